@@ -1,0 +1,44 @@
+"""The only backend-specific code in keras_lcw.
+
+`keras.ops` has no gradient transform, so the derivative of an arbitrary
+elementwise activation needs each backend's automatic differentiation.
+"""
+
+import keras
+from keras import ops
+
+
+def value_and_elementwise_derivative(fn, x):
+    """Returns `(fn(x), fn'(x))` for an elementwise `fn` and a float tensor `x`.
+
+    Because `fn` acts elementwise, the gradient of `sum(fn(x))` with respect to
+    `x` is the derivative at every entry. No gradient flows back through the
+    returned derivative.
+    """
+    backend = keras.backend.backend()
+    x = ops.convert_to_tensor(x)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = fn(x)
+        return y, tf.stop_gradient(tape.gradient(y, x))
+    if backend == "jax":
+        import jax
+
+        y, vjp = jax.vjp(fn, x)
+        (derivative,) = vjp(jax.numpy.ones_like(y))
+        return y, jax.lax.stop_gradient(derivative)
+    if backend == "torch":
+        import torch
+
+        with torch.enable_grad():
+            leaf = x.detach().requires_grad_(True)
+            y = fn(leaf)
+            (derivative,) = torch.autograd.grad(y.sum(), leaf)
+        return fn(x), derivative.detach()
+    raise NotImplementedError(
+        f"keras_lcw supports the tensorflow, jax and torch backends; the "
+        f"current backend is {backend!r}."
+    )

@@ -1,0 +1,6 @@
+"""Layers of keras_lcw."""
+
+from keras_lcw.layers.lcw import LCWConv1D
+from keras_lcw.layers.lcw import LCWConv2D
+from keras_lcw.layers.lcw import LCWConv3D
+from keras_lcw.layers.lcw import LCWDense

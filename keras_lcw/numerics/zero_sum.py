@@ -1,0 +1,77 @@
+"""An orthonormal basis of the zero-sum subspace, applied in O(m).
+
+Let W = {w in R^m : sum(w) = 0}. The m x (m - 1) matrix B with columns
+
+    B[:, k] = e_k - c * (1, ..., 1, 0) - (0, ..., 0, 1) / sqrt(m),
+    c = 1 / (m + sqrt(m)),
+
+has orthonormal columns that each sum to zero, so B spans W and
+B B^T = I - 1 1^T / m (the orthogonal projection onto W). Applied to a vector
+v in R^(m-1) with s = sum(v):
+
+    (B v)_j = v_j - c * s   for j < m,        (B v)_m = -s / sqrt(m),
+
+and its transpose, applied to any w in R^m with t = sum(w_1..w_{m-1}):
+
+    (B^T w)_k = w_k - c * t - w_m / sqrt(m).
+
+Neither ever builds B. Because B is orthonormal, |B v| = |v| and gradient
+steps on v are gradient steps on w restricted to W: the optimizer's geometry
+is unchanged (Kutsuna, "Linearly Constrained Weights", ECML PKDD 2019,
+arXiv:2403.13833).
+
+Both functions act along axis 0 and broadcast over the remaining axes, one
+column per output unit. They are pure `keras.ops` and accept NumPy arrays.
+"""
+
+import math
+
+from keras import ops
+
+
+def _check_length(name, length, minimum):
+    if length is None:
+        raise ValueError(
+            f"`{name}` needs a known length along axis 0; received a dynamic "
+            "dimension."
+        )
+    if length < minimum:
+        raise ValueError(
+            f"`{name}` needs at least {minimum} entries along axis 0; "
+            f"received {length}."
+        )
+
+
+def basis_constants(m):
+    """Returns `(c, 1 / sqrt(m))` for the basis of the zero-sum subspace of R^m."""
+    root = math.sqrt(m)
+    return 1.0 / (m + root), 1.0 / root
+
+
+def coordinates_to_zero_sum(coordinates):
+    """Maps coordinates `v` of shape `(m - 1, ...)` to `B v` of shape `(m, ...)`.
+
+    Every slice `result[:, i, ...]` sums to zero (to float rounding).
+    """
+    coordinates = ops.convert_to_tensor(coordinates)
+    _check_length("coordinates", coordinates.shape[0], 1)
+    c, inv_root = basis_constants(coordinates.shape[0] + 1)
+    total = ops.sum(coordinates, axis=0, keepdims=True)
+    return ops.concatenate(
+        [coordinates - c * total, -inv_root * total], axis=0
+    )
+
+
+def zero_sum_to_coordinates(weights):
+    """Maps `w` of shape `(m, ...)` to `B^T w` of shape `(m - 1, ...)`.
+
+    For a zero-sum `w` this inverts `coordinates_to_zero_sum`; for any other
+    `w` it gives the coordinates of its projection onto the zero-sum subspace
+    (the mean along axis 0 is discarded).
+    """
+    weights = ops.convert_to_tensor(weights)
+    _check_length("weights", weights.shape[0], 2)
+    c, inv_root = basis_constants(weights.shape[0])
+    head, last = weights[:-1], weights[-1:]
+    head_total = ops.sum(head, axis=0, keepdims=True)
+    return head - c * head_total - inv_root * last

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Sets up .venv (if needed) and runs the full test suite once per backend.
+# Usage: bash scripts/test.sh [pytest arguments...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+. .venv/bin/activate
+python -m pip install --quiet --upgrade pip
+# ci/constraints.txt pins torch to 2.13.0, whose CPU build pip takes from
+# the local wheel cache where there is one; a bare `torch` requirement pulls
+# a multi-GB CUDA build on Linux.
+python -m pip install --quiet -c ci/constraints.txt -e ".[test]"
+
+status=0
+for backend in tensorflow jax torch; do
+    echo "=== KERAS_BACKEND=$backend"
+    KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider "$@" || status=1
+done
+exit $status
