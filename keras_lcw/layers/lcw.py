@@ -25,8 +25,12 @@ class _CoordinatesInitializer(keras.initializers.Initializer):
         return zero_sum.zero_sum_to_coordinates(kernel)
 
 
-class _EffectiveKernelRegularizer:
-    """Applies a kernel regularizer to the kernel computed from coordinates."""
+class _EffectiveKernelRegularizer(keras.regularizers.Regularizer):
+    """Applies a kernel regularizer to the kernel computed from coordinates.
+
+    Attached to the variable only, never serialized: the layer's config keeps
+    the user's `kernel_regularizer`.
+    """
 
     def __init__(self, regularizer, kernel_fn):
         self.regularizer = regularizer
@@ -163,6 +167,12 @@ class LCWDense(ZeroSumKernel, keras.layers.Dense):
         kernel_initializer=None,
         **kwargs,
     ):
+        # Older Keras releases accept units=0 and fail later.
+        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+            raise ValueError(
+                "`units` must be a positive integer; received "
+                f"units={units!r}."
+            )
         super().__init__(
             units,
             activation=activation,
