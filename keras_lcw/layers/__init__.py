@@ -4,3 +4,8 @@ from keras_lcw.layers.lcw import LCWConv1D
 from keras_lcw.layers.lcw import LCWConv2D
 from keras_lcw.layers.lcw import LCWConv3D
 from keras_lcw.layers.lcw import LCWDense
+from keras_lcw.layers.gmp import GmPConv1D
+from keras_lcw.layers.gmp import GmPConv2D
+from keras_lcw.layers.gmp import GmPConv3D
+from keras_lcw.layers.gmp import GmPDense
+from keras_lcw.layers.input_mean_normalization import InputMeanNormalization

@@ -1,9 +1,12 @@
 """Shared math of keras_lcw, each piece in one place and tested directly.
 
 - `zero_sum`: the O(m) orthonormal basis of the zero-sum subspace used by LCW.
+- `hyperspherical`: hyperspherical coordinates of unit vectors (GmP), with
+  exact gradients at every angle.
 - `gaussian`: expectations of an activation (and its derivative) under a
   standard normal input, by composite Gauss-Legendre quadrature.
 """
 
 from keras_lcw.numerics import gaussian
+from keras_lcw.numerics import hyperspherical
 from keras_lcw.numerics import zero_sum

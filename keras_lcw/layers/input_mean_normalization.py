@@ -1,0 +1,170 @@
+"""InputMeanNormalization: subtract the mean of a layer's input."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="keras_lcw")
+class InputMeanNormalization(keras.layers.Layer):
+    """Subtracts the mean of its input: a mean-only batch normalization.
+
+    In training (`training=True`, as in `fit()`) every feature is centred on
+    its mean over the batch and, for convolution inputs, the spatial axes:
+
+        y = x - mean(x),
+
+    and a moving average is kept for inference:
+
+        moving_mean = momentum * moving_mean + (1 - momentum) * mean(x).
+
+    At inference (and when the layer is not trainable) `y = x - moving_mean`.
+    No scale, no learnable parameters. Used with geometric parameterization
+    (`keras_lcw.GmPDense`, `GmPConv2D`, ...), where it centres the input of a
+    layer so that the activation boundaries of its units start near the
+    data (W. Chen and H. Ge, "Neural Characteristic Activation Analysis and
+    Geometric Parameterization for ReLU Networks", NeurIPS 2024,
+    arXiv:2305.15912).
+
+    The mean is computed in float32 (or wider) and the output cast to the
+    compute dtype, as `keras.layers.BatchNormalization` does. `bake()`
+    returns a `keras.layers.Normalization` with mean `moving_mean` and
+    variance 1, which computes exactly the inference output.
+
+    Args:
+        axis: the feature axis, kept; the mean is taken over every other
+            axis. -1 for channels_last inputs, 1 for channels_first.
+        momentum: the momentum of the moving average, in [0, 1).
+        moving_mean_initializer: the initializer of the moving mean.
+        **kwargs: base layer keyword arguments (`name`, `dtype`, ...).
+
+    Example:
+
+    >>> model = keras.Sequential([
+    ...     keras.Input((8, 8, 1)),
+    ...     keras_lcw.InputMeanNormalization(),
+    ...     keras_lcw.GmPConv2D(16, 3),
+    ...     keras_lcw.InputMeanNormalization(),
+    ...     keras_lcw.GmPConv2D(16, 3),
+    ... ])
+    """
+
+    def __init__(
+        self,
+        axis=-1,
+        momentum=0.99,
+        moving_mean_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise ValueError(
+                f"`axis` must be an integer; received axis={axis!r}."
+            )
+        momentum = float(momentum)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(
+                f"`momentum` must be in [0, 1); received momentum={momentum}."
+            )
+        self.axis = axis
+        self.momentum = momentum
+        self.moving_mean_initializer = keras.initializers.get(
+            moving_mean_initializer
+        )
+        self.supports_masking = True
+        self.moving_mean = None
+        self._reduction_axes = None
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        if not -rank <= self.axis < rank or self.axis % rank == 0:
+            raise ValueError(
+                f"InputMeanNormalization '{self.name}' got axis={self.axis} "
+                f"for inputs of shape {input_shape}: the axis must be a "
+                "feature axis, in [1, rank) or [-rank + 1, 0)."
+            )
+        axis = self.axis % rank
+        if input_shape[axis] is None:
+            raise ValueError(
+                f"InputMeanNormalization '{self.name}' needs a known size of "
+                f"axis {self.axis}; received input_shape={input_shape}."
+            )
+        self._reduction_axes = tuple(i for i in range(rank) if i != axis)
+        self.input_spec = keras.layers.InputSpec(
+            ndim=rank, axes={self.axis: input_shape[axis]}
+        )
+        self.moving_mean = self.add_weight(
+            name="moving_mean",
+            shape=(input_shape[axis],),
+            initializer=self.moving_mean_initializer,
+            trainable=False,
+            autocast=False,
+            # Replicas each update with their batch's mean; the stored value
+            # is their average.
+            aggregation="mean",
+        )
+
+    def _broadcast(self, mean, rank):
+        shape = [1] * rank
+        shape[self.axis] = -1
+        return ops.reshape(mean, shape)
+
+    def _batch_mean(self, inputs):
+        """The mean of `inputs` over the batch and spatial axes, per feature.
+
+        The one place that sees the batch: cross-replica synchronization
+        belongs here.
+        """
+        return ops.mean(inputs, axis=self._reduction_axes)
+
+    def call(self, inputs, training=None):
+        compute_dtype = keras.backend.result_type(inputs.dtype, "float32")
+        inputs = ops.cast(inputs, compute_dtype)
+        moving_mean = ops.cast(self.moving_mean, compute_dtype)
+        if training and self.trainable:
+            mean = self._batch_mean(inputs)
+            self.moving_mean.assign(
+                ops.cast(
+                    moving_mean * self.momentum + mean * (1.0 - self.momentum),
+                    self.moving_mean.dtype,
+                )
+            )
+        else:
+            mean = moving_mean
+        outputs = inputs - self._broadcast(mean, len(inputs.shape))
+        return ops.cast(outputs, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "axis": self.axis,
+                "momentum": self.momentum,
+                "moving_mean_initializer": keras.initializers.serialize(
+                    self.moving_mean_initializer
+                ),
+            }
+        )
+        return config
+
+    def bake(self):
+        """Returns `(Normalization(axis, mean=moving_mean, variance=1), [])`.
+
+        Normalization divides `x - mean` by `max(sqrt(1), epsilon) = 1`,
+        which leaves every float unchanged: the inference output, exactly.
+        """
+        if not self.built:
+            raise ValueError(
+                f"Layer '{self.name}' must be built before it can be baked."
+            )
+        mean = ops.convert_to_numpy(self.moving_mean)
+        plain = keras.layers.Normalization(
+            axis=self.axis,
+            mean=mean.tolist(),
+            variance=[1.0] * mean.size,
+            name=self.name,
+            dtype=self.dtype_policy,
+        )
+        return plain, []

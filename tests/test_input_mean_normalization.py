@@ -1,0 +1,111 @@
+import keras
+import numpy as np
+import pytest
+
+import keras_lcw
+from tests.harness import LayerContract
+from tests.harness import LayerSpec
+from tests.harness import perturb_variables
+from tests.harness import to_numpy
+
+IMN_SPECS = [
+    LayerSpec(keras_lcw.InputMeanNormalization, dict(momentum=0.9), (6,), trainable=0, non_trainable=1),
+    LayerSpec(keras_lcw.InputMeanNormalization, dict(moving_mean_initializer="ones"), (3, 4, 5), trainable=0, non_trainable=1, id="InputMeanNormalization-conv"),
+    LayerSpec(keras_lcw.InputMeanNormalization, dict(axis=1, momentum=0.5), (2, 3, 3), trainable=0, non_trainable=1, id="InputMeanNormalization-channels_first"),
+]
+
+
+def _reduction_axes(layer, ndim):
+    return tuple(i for i in range(ndim) if i != layer.axis % ndim)
+
+
+class TestInputMeanNormalization(LayerContract):
+    SPECS = IMN_SPECS
+
+    def test_jit_fit_step(self, spec):
+        # The layer has no trainable variable: a fit step must run compiled
+        # and move the moving mean, by the momentum formula.
+        model = keras.Sequential([keras.Input(spec.input_shape), spec.make(), keras.layers.Dense(2)])
+        x = spec.inputs() + 2.0
+        model.compile(optimizer="sgd", loss="mse", jit_compile="auto")
+        layer = model.layers[0]
+        before = to_numpy(layer.moving_mean)
+        history = model.fit(x, np.ones((spec.batch_size,) + tuple(model.output_shape[1:]), "float32"), batch_size=spec.batch_size, epochs=1, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+        mean = x.mean(axis=_reduction_axes(layer, x.ndim))
+        expected = layer.momentum * before + (1 - layer.momentum) * mean
+        np.testing.assert_allclose(to_numpy(layer.moving_mean), expected, rtol=1e-5, atol=1e-6)
+
+    def test_matches_numpy_reference(self, spec):
+        layer = spec.make()
+        x = spec.inputs() * 3.0 + 1.5
+        layer.build(x.shape)
+        perturb_variables(keras.Sequential([layer]))
+        moving = to_numpy(layer.moving_mean)
+        axes = _reduction_axes(layer, x.ndim)
+        shape = [1] * x.ndim
+        shape[layer.axis] = -1
+        np.testing.assert_allclose(to_numpy(layer(x, training=False)), x - moving.reshape(shape), atol=1e-6)
+        y = to_numpy(layer(x, training=True))
+        np.testing.assert_allclose(y, x - x.mean(axis=axes, keepdims=True), atol=1e-5)
+        # The invariant: a zero mean per feature over the batch (and space).
+        np.testing.assert_allclose(y.mean(axis=axes), 0.0, atol=1e-5)
+        np.testing.assert_allclose(
+            to_numpy(layer.moving_mean), layer.momentum * moving + (1 - layer.momentum) * x.mean(axis=axes), rtol=1e-5, atol=1e-6
+        )
+
+    def test_bake_is_exact_plain_normalization(self, spec):
+        model = spec.model()
+        perturb_variables(model)
+        x = spec.inputs() * 4.0
+        baked = keras_lcw.bake(model)
+        assert type(baked.layers[0]) is keras.layers.Normalization
+        np.testing.assert_array_equal(to_numpy(baked(x)), to_numpy(model(x)))
+
+
+def test_not_trainable_uses_the_moving_mean_in_training():
+    layer = keras_lcw.InputMeanNormalization(moving_mean_initializer="ones")
+    layer.trainable = False
+    x = np.arange(12.0, dtype="float32").reshape(4, 3)
+    np.testing.assert_array_equal(to_numpy(layer(x, training=True)), x - 1.0)
+    np.testing.assert_array_equal(to_numpy(layer.moving_mean), np.ones(3))
+
+
+def test_gmp_model_with_imn_bakes_and_loads_plain(tmp_path):
+    model = keras.Sequential([
+        keras.Input((6, 6, 2)),
+        keras_lcw.InputMeanNormalization(),
+        keras_lcw.GmPConv2D(3, 3),
+        keras.layers.Flatten(),
+        keras_lcw.InputMeanNormalization(),
+        keras_lcw.GmPDense(4),
+        keras.layers.Dense(2),
+    ])
+    perturb_variables(model)
+    x = np.random.default_rng(0).normal(size=(3, 6, 6, 2)).astype("float32")
+    baked = keras_lcw.bake(model)
+    assert not any(type(layer).__module__.startswith("keras_lcw") for layer in baked.layers)
+    np.testing.assert_allclose(to_numpy(baked(x)), to_numpy(model(x)), rtol=1e-5, atol=1e-6)
+    path = str(tmp_path / "baked.keras")
+    baked.save(path)
+    np.testing.assert_allclose(to_numpy(keras.models.load_model(path)(x)), to_numpy(model(x)), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(axis=(1, 2)), "`axis` must be an integer"),
+        (dict(axis=True), "`axis` must be an integer"),
+        (dict(momentum=1.0), r"`momentum` must be in \[0, 1\)"),
+        (dict(momentum=-0.1), "received momentum=-0.1"),
+    ],
+)
+def test_bad_arguments_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        keras_lcw.InputMeanNormalization(**kwargs)
+
+
+@pytest.mark.parametrize("axis", [0, 3, -4])
+def test_bad_axis_for_the_input_is_refused(axis):
+    with pytest.raises(ValueError, match=f"axis={axis}"):
+        keras_lcw.InputMeanNormalization(axis=axis)(np.ones((2, 3, 4), "float32"))
