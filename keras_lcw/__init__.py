@@ -9,6 +9,7 @@ from keras_lcw import constraints
 from keras_lcw import initializers
 from keras_lcw import layers
 from keras_lcw import numerics
+from keras_lcw import tuning
 from keras_lcw.bake import bake
 from keras_lcw.constraints import LCWConstraint
 from keras_lcw.initializers import LCWInitializer
