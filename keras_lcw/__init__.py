@@ -12,6 +12,7 @@ from keras_lcw import numerics
 from keras_lcw import tuning
 from keras_lcw.bake import bake
 from keras_lcw.constraints import LCWConstraint
+from keras_lcw.convert import convert
 from keras_lcw.initializers import LCWInitializer
 from keras_lcw.layers import LCWConv1D
 from keras_lcw.layers import LCWConv2D

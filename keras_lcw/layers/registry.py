@@ -17,7 +17,8 @@ from keras_lcw.constraints import LCWConstraint
 from keras_lcw.initializers import LCWInitializer
 from keras_lcw.layers import lcw
 
-_PLAIN = {
+# The Keras layers every parameterization has a counterpart of.
+PLAIN_CLASSES = {
     "dense": keras.layers.Dense,
     1: keras.layers.Conv1D,
     2: keras.layers.Conv2D,
@@ -82,7 +83,7 @@ class ZeroSumConstrained:
 
 
 PARAMETERIZATIONS = {
-    "plain": _PLAIN,
+    "plain": PLAIN_CLASSES,
     "lcw": {
         "dense": lcw.LCWDense,
         1: lcw.LCWConv1D,
@@ -91,7 +92,7 @@ PARAMETERIZATIONS = {
     },
     "lcw_constraint": {
         kind: ZeroSumConstrained(plain_class)
-        for kind, plain_class in _PLAIN.items()
+        for kind, plain_class in PLAIN_CLASSES.items()
     },
 }
 
