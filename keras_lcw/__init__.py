@@ -9,8 +9,10 @@ from keras_lcw import constraints
 from keras_lcw import initializers
 from keras_lcw import layers
 from keras_lcw import numerics
+from keras_lcw import tuning
 from keras_lcw.bake import bake
 from keras_lcw.constraints import LCWConstraint
+from keras_lcw.convert import convert
 from keras_lcw.initializers import LCWInitializer
 from keras_lcw.layers import GmPConv1D
 from keras_lcw.layers import GmPConv2D

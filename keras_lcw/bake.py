@@ -2,31 +2,7 @@
 
 import keras
 
-# Keras has no public name for the class of models that
-# keras.Model(inputs, outputs) returns.
-from keras.src.models.functional import Functional
-
-
-# keras_lcw objects that only shape training, and what stands in their place
-# in a plain layer's config: the kernel already holds their effect.
-_TRAINING_ONLY = {
-    "LCWConstraint": lambda config: None,
-    "LCWInitializer": lambda config: config["config"]["base_initializer"],
-}
-
-
-def _without_training_only_objects(config):
-    if isinstance(config, dict):
-        if (
-            str(config.get("module", "")).startswith("keras_lcw")
-            and config.get("class_name") in _TRAINING_ONLY
-        ):
-            replaced = _TRAINING_ONLY[config["class_name"]](config)
-            return _without_training_only_objects(replaced)
-        return {k: _without_training_only_objects(v) for k, v in config.items()}
-    if isinstance(config, list):
-        return [_without_training_only_objects(v) for v in config]
-    return config
+from keras_lcw import cloning
 
 
 def _is_bakeable(layer):
@@ -64,40 +40,11 @@ def bake(model):
     >>> plain = keras_lcw.bake(model)
     >>> plain.save("deploy.keras")  # loads without keras_lcw
     """
-    if not isinstance(model, keras.Model):
-        raise TypeError(
-            "bake() takes a keras.Model; received an object of type "
-            f"{type(model).__name__}."
-        )
-    if not isinstance(model, (keras.Sequential, Functional)):
-        raise ValueError(
-            f"bake() supports Sequential and Functional models; received the "
-            f"subclassed model '{model.name}' of type {type(model).__name__}. "
-            "Rebuild it as a Functional model, or bake its layers one by one "
-            "with layer.bake()."
-        )
-    if not model.built:
-        raise ValueError(
-            f"Model '{model.name}' must be built before it can be baked."
-        )
-    pending = []
+    cloning.check_model(model, "bake")
 
-    def clone_layer(layer):
+    def replace(layer):
         if _is_bakeable(layer):
-            clone, weights = layer.bake()
-        else:
-            clone = layer.__class__.from_config(
-                _without_training_only_objects(
-                    keras.saving.serialize_keras_object(layer)["config"]
-                )
-            )
-            weights = layer.get_weights()
-        pending.append((clone, weights))
-        return clone
+            return layer.bake()
+        return cloning.copy_layer(layer, cloning.plain_config(layer))
 
-    baked = keras.models.clone_model(
-        model, clone_function=clone_layer, recursive=True
-    )
-    for clone, weights in pending:
-        clone.set_weights(weights)
-    return baked
+    return cloning.rebuild(model, replace)

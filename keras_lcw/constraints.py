@@ -110,3 +110,56 @@ class LCWConstraint(keras.constraints.Constraint):
 
     def get_config(self):
         return {"axis": list(self.axis) if self.axis is not None else None}
+
+
+# The names `get` accepts. Keras's built-in constraints are listed by their
+# snake_case names; `keras.constraints.get` resolves them (and their class
+# names). A new keras_lcw constraint is one more entry.
+_NAMES = {
+    "none": lambda: None,
+    "lcw": LCWConstraint,
+    "max_norm": lambda: keras.constraints.get("max_norm"),
+    "min_max_norm": lambda: keras.constraints.get("min_max_norm"),
+    "non_neg": lambda: keras.constraints.get("non_neg"),
+    "unit_norm": lambda: keras.constraints.get("unit_norm"),
+}
+
+
+def get(identifier):
+    """Returns a constraint from a name, a config, an object or None.
+
+    `keras.constraints.get` finds Keras's built-in names only, and
+    keras-tuner's `hp.Choice` holds strings only: this is the one lookup for
+    every constraint name of keras_lcw and Keras, with default arguments.
+
+    Args:
+        identifier: one of
+            - None or "none": no constraint (returns None);
+            - "lcw": `LCWConstraint()`;
+            - a Keras built-in name: "max_norm", "min_max_norm", "non_neg",
+              "unit_norm" (or the class names, "MaxNorm", ...);
+            - a serialized constraint config (dict), as
+              `keras.constraints.serialize` returns;
+            - a constraint object or class, or any callable, returned as
+              `keras.constraints.get` returns it.
+
+    Returns:
+        A constraint object, or None.
+
+    Example:
+
+    >>> keras.layers.Dense(8, kernel_constraint=keras_lcw.constraints.get("lcw"))
+    """
+    if isinstance(identifier, str):
+        if identifier in _NAMES:
+            return _NAMES[identifier]()
+        try:
+            return keras.constraints.get(identifier)
+        except ValueError:
+            raise ValueError(
+                f"Unknown constraint name {identifier!r}; allowed: "
+                f"{', '.join(repr(name) for name in _NAMES)} (or a Keras "
+                "constraint class name, a config dict or a constraint "
+                "object)."
+            ) from None
+    return keras.constraints.get(identifier)

@@ -9,3 +9,5 @@ from keras_lcw.layers.gmp import GmPConv2D
 from keras_lcw.layers.gmp import GmPConv3D
 from keras_lcw.layers.gmp import GmPDense
 from keras_lcw.layers.input_mean_normalization import InputMeanNormalization
+from keras_lcw.layers.registry import get_conv
+from keras_lcw.layers.registry import get_dense

@@ -98,6 +98,16 @@ class ZeroSumKernel(reparameterized.ReparameterizedKernel):
     def effective_kernel(self):
         return self._kernel_from(self.kernel_coordinates)
 
+    @classmethod
+    def weights_from_plain(cls, weights):
+        """`[B^T w, bias]`: the coordinates of the kernel's projection onto
+        the zero-sum set (exact for a zero-sum kernel)."""
+        kernel, *bias = weights
+        coordinates = zero_sum.zero_sum_to_coordinates(
+            kernel.reshape(-1, kernel.shape[-1])
+        )
+        return [ops.convert_to_numpy(coordinates)] + bias
+
 
 _LCW_DOC = """{summary}
 

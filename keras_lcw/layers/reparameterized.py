@@ -20,6 +20,8 @@ import math
 import keras
 from keras import ops
 
+from keras_lcw import cloning
+
 _UNSUPPORTED_ARGUMENTS = {
     "kernel_constraint": "the kernel is computed from other variables",
     "lora_rank": "LoRA adapts a stored kernel",
@@ -78,8 +80,8 @@ class ReparameterizedKernel:
     """Mixin for subclasses of Dense and ConvND with a computed kernel.
 
     Subclasses set `plain_class` (the Keras parent), implement
-    `effective_kernel` and `build`, and override `plain_config` if they add
-    arguments the parent does not take.
+    `effective_kernel`, `build` and `weights_from_plain`, and override
+    `plain_config` if they add arguments the parent does not take.
     """
 
     plain_class = None
@@ -145,3 +147,34 @@ class ReparameterizedKernel:
         if self.use_bias:
             weights.append(ops.convert_to_numpy(self.bias))
         return self.plain_class.from_config(self.plain_config()), weights
+
+    @classmethod
+    def weights_from_plain(cls, weights):
+        """Maps a plain layer's weights (`[kernel, bias]` or `[kernel]`) to
+        this class's weights, in `set_weights` order."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_plain(cls, layer):
+        """Returns `(layer, weights)`: an unbuilt layer of this class with the
+        plain layer's arguments and the weights that carry its kernel over by
+        the class's map; the inverse of `bake()` where the map is exact.
+
+        keras_lcw objects that only shape training (`LCWConstraint`,
+        `LCWInitializer`) are dropped from the plain config. A plain layer with
+        an argument this class refuses (a kernel constraint, LoRA) raises.
+        """
+        cloning.check_convertible(
+            layer, cls.plain_class, f"{cls.__name__}.from_plain()"
+        )
+        config = cloning.plain_config(layer)
+        for argument, reason in _UNSUPPORTED_ARGUMENTS.items():
+            if config.get(argument):
+                raise ValueError(
+                    f"Layer '{layer.name}' has {argument}="
+                    f"{config[argument]!r}, which {cls.__name__} cannot keep: "
+                    f"{reason}. Leave the layer out of the conversion."
+                )
+        return cls.from_config(config), cls.weights_from_plain(
+            layer.get_weights()
+        )

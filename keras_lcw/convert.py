@@ -1,0 +1,103 @@
+"""convert(): rewrite a model's Dense and convolution layers as keras_lcw ones."""
+
+import re
+
+from keras_lcw import cloning
+from keras_lcw.layers import registry
+
+
+def _selector(layers, candidates):
+    """Returns a predicate on the convertible layers `candidates`."""
+    if layers is None:
+        return lambda layer: True
+    if isinstance(layers, (str, re.Pattern)):
+        pattern = re.compile(layers)
+        return lambda layer: pattern.fullmatch(layer.name) is not None
+    if callable(layers):
+        return lambda layer: bool(layers(layer))
+    if isinstance(layers, (list, tuple, set)) and all(
+        isinstance(name, str) for name in layers
+    ):
+        available = {layer.name for layer in candidates}
+        missing = sorted(set(layers) - available)
+        if missing:
+            raise ValueError(
+                f"`layers` names {missing}, which are not convertible layers "
+                "of the model (Dense, Conv1D, Conv2D, Conv3D); convertible: "
+                f"{sorted(available)}."
+            )
+        names = set(layers)
+        return lambda layer: layer.name in names
+    raise ValueError(
+        "`layers` must be None, a list of layer names, a regular expression "
+        f"or a callable; received layers={layers!r}."
+    )
+
+
+def convert(model, to="lcw", layers=None):
+    """Returns a copy of `model` with Dense and ConvND layers re-parameterized.
+
+    Every selected `keras.layers.Dense`, `Conv1D`, `Conv2D` and `Conv3D` (of
+    exactly that class) is replaced by its counterpart of the parameterization
+    `to`, with its arguments and its weights carried over by the
+    parameterization's map; every other layer is cloned with its weights.
+
+    - "lcw": `keras_lcw.LCWDense` / `LCWConvND`. The kernel `w` becomes the
+      coordinates `B^T w` of its orthogonal projection onto the zero-sum set
+      (`keras_lcw.numerics.zero_sum`), i.e. `w - mean(w over the fan-in)`;
+      the bias is kept. For a kernel that already sums to zero per output unit
+      the map is exact and `keras_lcw.bake` inverts it: `bake(convert(m)[0])`
+      computes what `m` computes.
+    - "lcw_constraint": the same Keras layer with `LCWConstraint` and
+      `LCWInitializer` (around the layer's own initializer), the kernel
+      projected onto the zero-sum set.
+
+    A layer that already carries another kernel constraint, or LoRA, cannot
+    be converted and raises: leave it out with `layers`.
+
+    Args:
+        model: a built Sequential or Functional model. Nested Sequential and
+            Functional models are converted recursively.
+        to: the name of the parameterization, a key of
+            `keras_lcw.layers.registry.PARAMETERIZATIONS` other than "plain"
+            (for that, use `keras_lcw.bake`).
+        layers: which convertible layers to convert: None (all), a list of
+            layer names (each must name a convertible layer), a regular
+            expression (string or compiled) that must match the whole layer
+            name, or a callable `layer -> bool`.
+
+    Returns:
+        `(new_model, converted)`: the new model (the original is left
+        unchanged) and the names of the layers that were converted, in model
+        order.
+
+    Example:
+
+    >>> lcw_model, converted = keras_lcw.convert(model, to="lcw")
+    >>> print(converted)  # ['dense', 'dense_1']
+    >>> lcw_model.compile(...); lcw_model.fit(...)
+    """
+    cloning.check_model(model, "convert")
+    if to == "plain":
+        raise ValueError(
+            "convert(to='plain') is what keras_lcw.bake(model) does: it "
+            "returns plain Keras layers with the effective weights."
+        )
+    family = {
+        kind: registry.builder(to, kind) for kind in registry.PLAIN_CLASSES
+    }
+    kinds = {cls: kind for kind, cls in registry.PLAIN_CLASSES.items()}
+    candidates = [
+        layer for layer in cloning.leaf_layers(model) if type(layer) in kinds
+    ]
+    selected = _selector(layers, candidates)
+    converted = []
+
+    def replace(layer):
+        kind = kinds.get(type(layer))
+        if kind is None or not selected(layer):
+            return cloning.copy_layer(layer)
+        converted.append(layer.name)
+        return family[kind].from_plain(layer)
+
+    return cloning.rebuild(model, replace), converted

@@ -1,0 +1,152 @@
+"""keras-tuner search spaces over keras_lcw's choices.
+
+Each helper declares its choices on a `keras_tuner.HyperParameters` object
+(`hp.Choice` holds strings only) and returns the ready object. Sub-parameters
+that exist for one choice only are declared under `hp.conditional_scope`, so
+the tuner samples them only when that choice is active.
+
+keras-tuner is an optional dependency (`pip install "keras-lcw[tuner]"`):
+this module never imports it, the helpers only call the `hp` they are given.
+"""
+
+import keras
+
+from keras_lcw import constraints
+from keras_lcw.layers import registry
+
+
+# Sub-parameters of the constraints that have them, by constraint name: a
+# function `(hp, prefix) -> constructor kwargs`. Constraints without an entry
+# take their default arguments.
+_CONSTRAINT_ARGUMENTS = {
+    "max_norm": lambda hp, prefix: {
+        "max_value": hp.Float(
+            f"{prefix}/max_value", 0.5, 8.0, sampling="log", default=2.0
+        )
+    },
+    "min_max_norm": lambda hp, prefix: {
+        "min_value": hp.Float(f"{prefix}/min_value", 0.0, 1.0, default=0.0),
+        "max_value": hp.Float(
+            f"{prefix}/max_value", 1.0, 8.0, sampling="log", default=1.0
+        ),
+    },
+}
+
+
+def _check_names(argument, values, lookup):
+    values = tuple(values)
+    if not values or not all(isinstance(v, str) for v in values):
+        raise ValueError(
+            f"`{argument}` must be a non-empty sequence of names; received "
+            f"{values!r}."
+        )
+    for value in values:
+        lookup(value)  # Raises for an unknown name, listing the allowed ones.
+    return values
+
+
+def kernel_constraint(
+    hp,
+    name="kernel_constraint",
+    values=("none", "lcw", "max_norm", "unit_norm", "non_neg"),
+):
+    """Declares a choice of kernel constraint and returns the constraint.
+
+    Declares `hp.Choice(name, values)`, and for "max_norm" (`max_value`)
+    and "min_max_norm" (`min_value`, `max_value`) their arguments as
+    `{name}/{argument}` under a conditional scope.
+
+    Args:
+        hp: a `keras_tuner.HyperParameters`.
+        name: the hyperparameter name.
+        values: names accepted by `keras_lcw.constraints.get`, "none" for no
+            constraint.
+
+    Returns:
+        A constraint object, or None for "none".
+
+    Example:
+
+    >>> def build(hp):
+    ...     return keras.Sequential([
+    ...         keras.Input((64,)),
+    ...         keras.layers.Dense(
+    ...             32, kernel_constraint=keras_lcw.tuning.kernel_constraint(hp)),
+    ...         keras.layers.Dense(10, activation="softmax")])
+    """
+    values = _check_names("values", values, constraints.get)
+    choice = hp.Choice(name, list(values))
+    arguments = {}
+    for value in values:
+        if value in _CONSTRAINT_ARGUMENTS:
+            with hp.conditional_scope(name, [value]):
+                arguments[value] = _CONSTRAINT_ARGUMENTS[value](
+                    hp, f"{name}/{value}"
+                )
+    constraint = constraints.get(choice)
+    if choice in arguments:
+        constraint = type(constraint)(**arguments[choice])
+    return constraint
+
+
+def dense(
+    hp,
+    units,
+    prefix="dense",
+    parameterizations=("plain", "lcw", "lcw_constraint"),
+    activations=("relu", "tanh", "sigmoid"),
+    constraint_values=None,
+    **kwargs,
+):
+    """Declares a Dense layer's parameterization and activation; returns it.
+
+    Declares `{prefix}/parameterization` and `{prefix}/activation` choices.
+    Layers that share a prefix share the choices. With `constraint_values`, a
+    `{prefix}/kernel_constraint` choice is declared
+    under the "plain" parameterization's conditional scope (the other
+    parameterizations fix the kernel constraint themselves).
+
+    Args:
+        hp: a `keras_tuner.HyperParameters`.
+        units: the number of output units.
+        prefix: the prefix of the hyperparameter names.
+        parameterizations: names accepted by `keras_lcw.layers.get_dense`.
+        activations: Keras activation names.
+        constraint_values: None, or the `values` of `kernel_constraint` for
+            the "plain" parameterization.
+        **kwargs: other arguments of the layer (`name`, `use_bias`, ...).
+
+    Returns:
+        An unbuilt layer.
+
+    Example:
+
+    >>> def build(hp):
+    ...     model = keras.Sequential([keras.Input((64,))])
+    ...     for i in range(hp.Int("depth", 1, 3)):
+    ...         model.add(keras_lcw.tuning.dense(hp, 64, prefix=f"dense_{i}"))
+    ...     model.add(keras.layers.Dense(10, activation="softmax"))
+    ...     model.compile("adam", "sparse_categorical_crossentropy")
+    ...     return model
+    """
+    parameterizations = _check_names(
+        "parameterizations",
+        parameterizations,
+        lambda value: registry.builder(value, "dense"),
+    )
+    activations = _check_names("activations", activations, keras.activations.get
+    )
+    parameterization = hp.Choice(
+        f"{prefix}/parameterization", list(parameterizations)
+    )
+    activation = hp.Choice(f"{prefix}/activation", list(activations))
+    if constraint_values is not None and "plain" in parameterizations:
+        with hp.conditional_scope(f"{prefix}/parameterization", ["plain"]):
+            constraint = kernel_constraint(
+                hp, f"{prefix}/kernel_constraint", constraint_values
+            )
+        if parameterization == "plain":
+            kwargs["kernel_constraint"] = constraint
+    return registry.get_dense(
+        parameterization, units, activation=activation, **kwargs
+    )

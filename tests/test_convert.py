@@ -1,0 +1,167 @@
+import keras
+import numpy as np
+import pytest
+
+import keras_lcw
+from tests.harness import perturb_variables
+from tests.harness import to_numpy
+
+
+def _mlp():
+    inputs = keras.Input((6,))
+    x = keras.layers.Dense(8, activation="tanh", name="hidden")(inputs)
+    inner = keras.Sequential(
+        [keras.Input((8,)), keras.layers.Dense(5, use_bias=False, name="inner"), keras.layers.BatchNormalization()],
+        name="block",
+    )
+    x = inner(x)
+    outputs = keras.layers.Dense(3, name="head")(x)
+    return keras.Model(inputs, outputs)
+
+
+def _cnn():
+    return keras.Sequential([
+        keras.Input((8, 8, 2)),
+        keras.layers.Conv2D(4, 3, activation="relu", name="conv_a"),
+        keras.layers.Conv2D(4, 3, groups=2, use_bias=False, name="conv_b"),
+        keras.layers.Reshape((16, 4)),
+        keras.layers.Conv1D(3, 2, name="conv_c"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(2, name="head"),
+    ])
+
+
+def _conv3d():
+    return keras.Sequential([keras.Input((4, 4, 4, 2)), keras.layers.Conv3D(3, 2, name="conv3")])
+
+
+BUILDS = {"mlp": _mlp, "cnn": _cnn, "conv3d": _conv3d}
+CONVERTIBLE = {
+    "mlp": ["hidden", "inner", "head"],
+    "cnn": ["conv_a", "conv_b", "conv_c", "head"],
+    "conv3d": ["conv3"],
+}
+
+
+def _inputs(model):
+    shape = (3,) + tuple(model.input_shape[1:])
+    return np.random.default_rng(0).normal(size=shape).astype("float32")
+
+
+def _plain_layers(model):
+    layers = {}
+    for layer in model._flatten_layers(include_self=False):
+        if type(layer) in keras_lcw.layers.registry.PLAIN_CLASSES.values():
+            layers[layer.name] = layer
+    return layers
+
+
+def _project_kernels(model):
+    """Makes every kernel sum to zero per output unit."""
+    for layer in _plain_layers(model).values():
+        kernel = to_numpy(layer.kernel)
+        axes = tuple(range(kernel.ndim - 1))
+        layer.kernel.assign(kernel - kernel.mean(axis=axes, keepdims=True))
+
+
+@pytest.mark.parametrize("name", BUILDS)
+def test_convert_to_lcw_is_exact_on_zero_sum_kernels_and_bake_inverts_it(name):
+    model = BUILDS[name]()
+    perturb_variables(model)
+    _project_kernels(model)
+    x = _inputs(model)
+    converted, changed = keras_lcw.convert(model, to="lcw")
+    assert sorted(changed) == sorted(CONVERTIBLE[name])
+    new_layers = {l.name: l for l in converted._flatten_layers(include_self=False)}
+    for layer_name, layer in _plain_layers(model).items():
+        assert type(new_layers[layer_name]).__name__ == "LCW" + type(layer).__name__
+    np.testing.assert_allclose(to_numpy(converted(x)), to_numpy(model(x)), rtol=1e-5, atol=1e-5)
+    baked = keras_lcw.bake(converted)
+    assert len(baked.weights) == len(model.weights)
+    for a, b in zip(baked.weights, model.weights):
+        np.testing.assert_allclose(to_numpy(a), to_numpy(b), rtol=1e-5, atol=1e-6, err_msg=b.path)
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn"])
+@pytest.mark.parametrize("to", ["lcw", "lcw_constraint"])
+def test_kernels_are_projected(name, to):
+    model = BUILDS[name]()
+    perturb_variables(model)
+    converted, _ = keras_lcw.convert(model, to=to)
+    new_layers = _plain_layers(converted) if to == "lcw_constraint" else {
+        l.name: l for l in converted._flatten_layers(include_self=False) if isinstance(l, keras_lcw.layers.lcw.ZeroSumKernel)
+    }
+    for layer_name, layer in _plain_layers(model).items():
+        kernel = to_numpy(layer.kernel)
+        axes = tuple(range(kernel.ndim - 1))
+        expected = kernel - kernel.mean(axis=axes, keepdims=True)
+        new = new_layers[layer_name]
+        np.testing.assert_allclose(to_numpy(new.kernel), expected, rtol=1e-5, atol=1e-6)
+        if layer.use_bias:
+            np.testing.assert_array_equal(to_numpy(new.bias), to_numpy(layer.bias))
+        if to == "lcw_constraint":
+            assert isinstance(new.kernel_constraint, keras_lcw.LCWConstraint)
+            assert isinstance(new.kernel_initializer, keras_lcw.initializers.LCWInitializer)
+            assert type(new.kernel_initializer.base_initializer) is type(layer.kernel_initializer)
+
+
+def test_converted_constraint_model_bakes_back_and_lcw_converts_it():
+    model = _mlp()
+    perturb_variables(model)
+    constrained, _ = keras_lcw.convert(model, to="lcw_constraint")
+    lcw, changed = keras_lcw.convert(constrained, to="lcw")
+    assert sorted(changed) == ["head", "hidden", "inner"]
+    x = _inputs(model)
+    np.testing.assert_allclose(to_numpy(lcw(x)), to_numpy(constrained(x)), rtol=1e-5, atol=1e-5)
+    assert isinstance(lcw.get_layer("hidden").kernel_initializer, keras.initializers.GlorotUniform)
+
+
+@pytest.mark.parametrize(
+    "layers, expected",
+    [
+        (["conv_b", "head"], ["conv_b", "head"]),
+        ("conv_.", ["conv_a", "conv_b", "conv_c"]),
+        (lambda layer: layer.name.endswith("a"), ["conv_a"]),
+    ],
+    ids=["names", "regex", "callable"],
+)
+def test_layer_selection(layers, expected):
+    model = _cnn()
+    converted, changed = keras_lcw.convert(model, layers=layers)
+    assert changed == expected
+    for layer in converted.layers:
+        is_lcw = isinstance(layer, keras_lcw.layers.lcw.ZeroSumKernel)
+        assert is_lcw == (layer.name in expected)
+
+
+def test_converted_model_trains_and_original_is_untouched():
+    model = _cnn()
+    before = [to_numpy(v) for v in model.variables]
+    converted, _ = keras_lcw.convert(model)
+    x = _inputs(model)
+    converted.compile("adam", "mse", jit_compile="auto")
+    converted.fit(x, np.zeros((3, 2), "float32"), epochs=2, verbose=0)
+    for b, v in zip(before, model.variables):
+        np.testing.assert_array_equal(b, to_numpy(v))
+    assert type(model.layers[0]) is keras.layers.Conv2D
+
+
+def test_errors():
+    model = _cnn()
+    with pytest.raises(ValueError, match=r"\['nope'\], which are not convertible"):
+        keras_lcw.convert(model, layers=["nope"])
+    with pytest.raises(ValueError, match="not convertible"):
+        keras_lcw.convert(_mlp(), layers=["block"])
+    with pytest.raises(ValueError, match="`layers` must be"):
+        keras_lcw.convert(model, layers=3)
+    with pytest.raises(ValueError, match="bake"):
+        keras_lcw.convert(model, to="plain")
+    with pytest.raises(ValueError, match="Unknown parameterization 'gmp2'"):
+        keras_lcw.convert(model, to="gmp2")
+    with pytest.raises(ValueError, match="must be built"):
+        keras_lcw.convert(keras.Sequential([keras.layers.Dense(2)]))
+    constrained = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, kernel_constraint="max_norm", name="d")])
+    for to in ("lcw", "lcw_constraint"):
+        with pytest.raises(ValueError, match="'d' has kernel_constraint"):
+            keras_lcw.convert(constrained, to=to)
+    assert keras_lcw.convert(constrained, layers=[])[1] == []

@@ -1,0 +1,91 @@
+import keras
+import numpy as np
+import pytest
+
+import keras_lcw
+from tests.harness import to_numpy
+
+# Keras's own table of constraint names: every snake_case built-in must
+# resolve through keras_lcw.constraints.get.
+from keras.src.constraints import ALL_OBJECTS_DICT as KERAS_CONSTRAINTS
+
+KERAS_NAMES = sorted(
+    name for name in KERAS_CONSTRAINTS if name.islower() and name != "constraint"
+)
+
+
+@pytest.mark.parametrize("name", KERAS_NAMES)
+def test_every_keras_builtin_constraint_name(name):
+    got = keras_lcw.constraints.get(name)
+    assert type(got) is KERAS_CONSTRAINTS[name]
+
+
+def test_lcw_none_objects_and_configs():
+    assert isinstance(keras_lcw.constraints.get("lcw"), keras_lcw.LCWConstraint)
+    assert keras_lcw.constraints.get("none") is None
+    assert keras_lcw.constraints.get(None) is None
+    assert isinstance(keras_lcw.constraints.get("MaxNorm"), keras.constraints.MaxNorm)
+    obj = keras_lcw.LCWConstraint(axis=(0, 1))
+    assert keras_lcw.constraints.get(obj) is obj
+    restored = keras_lcw.constraints.get(keras.constraints.serialize(obj))
+    assert isinstance(restored, keras_lcw.LCWConstraint) and restored.axis == (0, 1)
+
+
+def test_unknown_constraint_name_lists_allowed():
+    with pytest.raises(ValueError, match="'lcw'.*'unit_norm'") as info:
+        keras_lcw.constraints.get("zero_sum")
+    assert "'zero_sum'" in str(info.value)
+
+
+def _kernel(layer, shape):
+    keras.Sequential([keras.Input(shape), layer])
+    return to_numpy(layer.kernel)
+
+
+@pytest.mark.parametrize(
+    "name, cls, zero_sum",
+    [
+        ("plain", keras.layers.Dense, False),
+        ("lcw", keras_lcw.LCWDense, True),
+        ("lcw_constraint", keras.layers.Dense, True),
+    ],
+)
+def test_get_dense(name, cls, zero_sum):
+    layer = keras_lcw.layers.get_dense(name, 5, activation="tanh", use_bias=False, name="d")
+    assert type(layer) is cls
+    assert (layer.units, layer.use_bias, layer.name) == (5, False, "d")
+    assert layer.activation is keras.activations.tanh
+    sums = _kernel(layer, (7,)).sum(axis=0)
+    assert np.allclose(sums, 0.0, atol=1e-5) == zero_sum
+    if name == "lcw_constraint":
+        assert isinstance(layer.kernel_constraint, keras_lcw.LCWConstraint)
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+@pytest.mark.parametrize("name", ["plain", "lcw", "lcw_constraint"])
+def test_get_conv(name, rank):
+    layer = keras_lcw.layers.get_conv(name, rank, 3, 2, padding="same", kernel_initializer="he_normal")
+    plain = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D, 3: keras.layers.Conv3D}[rank]
+    assert isinstance(layer, plain)
+    assert (type(layer) is plain) == (name != "lcw")
+    assert (layer.filters, layer.kernel_size, layer.padding) == (3, (2,) * rank, "same")
+    kernel = _kernel(layer, (4,) * rank + (2,))
+    sums = kernel.reshape(-1, 3).sum(axis=0)
+    assert np.allclose(sums, 0.0, atol=1e-5) == (name != "plain")
+
+
+def test_lcw_constraint_keeps_base_initializer():
+    layer = keras_lcw.layers.get_dense("lcw_constraint", 4, kernel_initializer="zeros")
+    assert isinstance(layer.kernel_initializer, keras_lcw.initializers.LCWInitializer)
+    assert isinstance(layer.kernel_initializer.base_initializer, keras.initializers.Zeros)
+
+
+def test_bad_names_and_arguments():
+    with pytest.raises(ValueError, match="Unknown parameterization 'gmpp'.*'plain', 'lcw'"):
+        keras_lcw.layers.get_dense("gmpp", 4)
+    with pytest.raises(ValueError, match="rank"):
+        keras_lcw.layers.get_conv("lcw", 4, 3, 2)
+    with pytest.raises(ValueError, match="kernel_constraint"):
+        keras_lcw.layers.get_dense("lcw_constraint", 4, kernel_constraint="non_neg")
+    with pytest.raises(ValueError, match="kernel_constraint"):
+        keras_lcw.layers.get_dense("lcw", 4, kernel_constraint="non_neg")
