@@ -1,14 +1,23 @@
 """keras_lcw: training-stability layers for Keras 3.
 
 Linearly constrained weights (LCW) as a constraint and as reparameterized
-Dense and convolution layers, and `bake()` to turn them into plain Keras
-layers. Runs on the TensorFlow, JAX and PyTorch backends.
+Dense and convolution layers, normalized (ANAct) and linked activations, and
+`bake()` to turn reparameterized layers into plain Keras layers. Runs on
+the TensorFlow, JAX and PyTorch backends.
 """
 
+from keras_lcw import activations
 from keras_lcw import constraints
 from keras_lcw import initializers
 from keras_lcw import layers
 from keras_lcw import numerics
+from keras_lcw.activations import ANAct
+from keras_lcw.activations import Linked
+from keras_lcw.activations import LinkedGELU
+from keras_lcw.activations import LinkedPReLU
+from keras_lcw.activations import LinkedReLU
+from keras_lcw.activations import LinkedSELU
+from keras_lcw.activations import LinkedSwish
 from keras_lcw.bake import bake
 from keras_lcw.constraints import LCWConstraint
 from keras_lcw.initializers import LCWInitializer
