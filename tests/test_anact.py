@@ -115,7 +115,7 @@ def test_gaussian_ratios_and_scale_match_integration(name):
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE))
-def test_exact_derivative_matches_reference_and_autodiff(name):
+def test_exact_derivative_matches_reference(name):
     z = np.random.default_rng(0).uniform(-7, 7, size=500)
     # Keep off the kinks, where derivatives are conventions.
     z = z[np.min(np.abs(z[:, None] - np.array(_BREAKS)), axis=1) > 1e-3].astype("float32")
@@ -124,8 +124,6 @@ def test_exact_derivative_matches_reference_and_autodiff(name):
     f, df = REFERENCE[name]
     np.testing.assert_allclose(to_numpy(value), f(z.astype("float64")), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(to_numpy(derivative), df(z.astype("float64")), rtol=1e-4, atol=1e-5)
-    _, autodiff = backend_utils.value_and_elementwise_derivative(fn, ops.convert_to_tensor(z))
-    np.testing.assert_allclose(to_numpy(derivative), to_numpy(autodiff), rtol=1e-4, atol=1e-5)
 
 
 def _numpy_anact(x, name, ratios, axis, epsilon=1e-6):
