@@ -1,15 +1,29 @@
 """keras_lcw: training-stability layers for Keras 3.
 
-Linearly constrained weights (LCW) as a constraint and as reparameterized
-Dense and convolution layers, geometric parameterization (GmP) layers with
-input mean normalization, and `bake()` to turn them into plain Keras layers. Runs on the TensorFlow, JAX and PyTorch backends.
+- Linearly constrained weights (LCW): `LCWConstraint` and the reparameterized
+  `LCWDense`, `LCWConv1D/2D/3D`.
+- Geometric parameterization (GmP): `GmPDense`, `GmPConv1D/2D/3D`, with
+  `InputMeanNormalization`.
+- Normalized (`ANAct`) and linked (`Linked`, `LinkedReLU`, ...) activations.
+- `bake()` and `convert()` between keras_lcw and plain Keras layers, name
+  lookups and keras-tuner search spaces (`tuning`).
+
+Runs on the TensorFlow, JAX and PyTorch backends.
 """
 
+from keras_lcw import activations
 from keras_lcw import constraints
 from keras_lcw import initializers
 from keras_lcw import layers
 from keras_lcw import numerics
 from keras_lcw import tuning
+from keras_lcw.activations import ANAct
+from keras_lcw.activations import Linked
+from keras_lcw.activations import LinkedGELU
+from keras_lcw.activations import LinkedPReLU
+from keras_lcw.activations import LinkedReLU
+from keras_lcw.activations import LinkedSELU
+from keras_lcw.activations import LinkedSwish
 from keras_lcw.bake import bake
 from keras_lcw.constraints import LCWConstraint
 from keras_lcw.convert import convert

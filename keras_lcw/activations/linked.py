@@ -1,0 +1,255 @@
+"""Linked activations: every preactivation feeds g(x) and g(-x)."""
+
+import keras
+from keras import ops
+
+from keras_lcw.activations import derivatives
+
+_LINKED_DOC_TAIL = """
+    The output concatenates `g(x)` and `g(-x)` along `axis` (all positive
+    halves first, then all negative halves, as `tf.nn.crelu` does), so that
+    axis doubles: the next layer sees twice the channels, and its kernel has
+    twice the fan-in (a Dense layer of `units` after `n` linked channels has
+    `2 n units` weights instead of `n units`). For channels_first data use
+    `axis=1`. Masks pass through; a mask that covers `axis` is concatenated
+    with itself.
+
+    For any g that is zero on one side of 0 (ReLU) at least one of the two
+    linked units has a non-zero gradient at every input, so no unit can die
+    and deep networks train without normalization (C. Riera, O. Pujol,
+    "Solving internal covariate shift in deep learning with linked neurons",
+    arXiv:1712.02609).
+"""
+
+
+class _LinkedBase(keras.layers.Layer):
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(axis, int):
+            raise ValueError(
+                f"`axis` must be an integer; received axis={axis!r}."
+            )
+        self.axis = axis
+        self.supports_masking = True
+
+    def _check_axis(self, input_shape):
+        ndim = len(input_shape)
+        if not -ndim <= self.axis < ndim or self.axis % ndim == 0:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' got axis={self.axis}, "
+                f"which is not a non-batch axis of input_shape={input_shape}."
+            )
+        return self.axis % ndim
+
+    def build(self, input_shape):
+        self._check_axis(input_shape)
+        self.built = True
+
+    def _halves(self, inputs):
+        raise NotImplementedError
+
+    def call(self, inputs):
+        return ops.concatenate(self._halves(inputs), axis=self.axis)
+
+    def compute_output_shape(self, input_shape):
+        axis = self._check_axis(input_shape)
+        shape = list(input_shape)
+        if shape[axis] is not None:
+            shape[axis] *= 2
+        return tuple(shape)
+
+    def compute_mask(self, inputs, mask=None):
+        if mask is None:
+            return None
+        axis = self.axis % len(inputs.shape)
+        if axis < len(mask.shape):
+            return ops.concatenate([mask, mask], axis=axis)
+        return mask
+
+    def get_config(self):
+        config = super().get_config()
+        config["axis"] = self.axis
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_lcw")
+class Linked(_LinkedBase):
+    __doc__ = (
+        """Linked activation: `[g(x), g(-x)]` for an elementwise g.
+
+    Args:
+        activation: an elementwise `keras.activations` name or function, or
+            a registered elementwise callable. Defaults to "relu".
+        axis: the channel axis to concatenate on. Defaults to -1.
+        **kwargs: arguments of `keras.layers.Layer`.
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((64,))])
+    >>> for _ in range(50):
+    ...     model.add(keras.layers.Dense(8))
+    ...     model.add(keras_lcw.Linked("selu"))
+"""
+        + _LINKED_DOC_TAIL
+    )
+
+    def __init__(self, activation="relu", axis=-1, **kwargs):
+        super().__init__(axis=axis, **kwargs)
+        self.activation = derivatives.get_elementwise(activation)
+
+    def _halves(self, inputs):
+        return [self.activation(inputs), self.activation(-inputs)]
+
+    def get_config(self):
+        config = super().get_config()
+        config["activation"] = keras.activations.serialize(self.activation)
+        return config
+
+
+def _named(class_name, activation, title):
+    """A registered Linked layer with a fixed activation."""
+
+    def __init__(self, axis=-1, **kwargs):
+        Linked.__init__(self, activation=activation, axis=axis, **kwargs)
+
+    def get_config(self):
+        config = Linked.get_config(self)
+        del config["activation"]
+        return config
+
+    doc = (
+        f"""Linked {title}: `[{activation}(x), {activation}(-x)]`.
+
+    Equal to `keras_lcw.Linked("{activation}", axis)`.
+
+    Args:
+        axis: the channel axis to concatenate on. Defaults to -1.
+        **kwargs: arguments of `keras.layers.Layer`.
+"""
+        + _LINKED_DOC_TAIL
+    )
+    cls = type(
+        class_name,
+        (Linked,),
+        {
+            "__init__": __init__,
+            "get_config": get_config,
+            "__doc__": doc,
+            "__module__": __name__,
+        },
+    )
+    return keras.saving.register_keras_serializable(package="keras_lcw")(cls)
+
+
+LinkedReLU = _named("LinkedReLU", "relu", "ReLU")
+LinkedSELU = _named("LinkedSELU", "selu", "SELU")
+LinkedSwish = _named("LinkedSwish", "silu", "Swish")
+LinkedGELU = _named("LinkedGELU", "gelu", "GELU")
+
+
+@keras.saving.register_keras_serializable(package="keras_lcw")
+class LinkedPReLU(_LinkedBase):
+    __doc__ = (
+        """Linked PReLU: `[prelu_a(x), prelu_b(-x)]` with two trainable slope
+    sets, `positive_alpha` (a) and `negative_alpha` (b).
+
+    `prelu_a(t) = max(t, 0) + a * min(t, 0)`, with one slope per entry of
+    the input (but the batch axis) as in `keras.layers.PReLU`, shared along
+    `shared_axes`. With the default zero slopes it starts as LinkedReLU;
+    both slope sets are trained and saved.
+
+    Args:
+        axis: the channel axis to concatenate on. Defaults to -1.
+        alpha_initializer: initializer of both slope sets. Defaults to
+            "zeros".
+        alpha_regularizer: optional regularizer of both slope sets.
+        alpha_constraint: optional constraint of both slope sets.
+        shared_axes: axes along which the slopes are shared, as in
+            `keras.layers.PReLU` (e.g. `[1, 2]` for one slope per channel of
+            a channels_last image).
+        **kwargs: arguments of `keras.layers.Layer`.
+
+    Example:
+
+    >>> x = keras.Input((32, 32, 3))
+    >>> h = keras.layers.Conv2D(16, 3)(x)
+    >>> h = keras_lcw.LinkedPReLU(shared_axes=[1, 2])(h)  # 32 channels
+"""
+        + _LINKED_DOC_TAIL
+    )
+
+    def __init__(
+        self,
+        axis=-1,
+        alpha_initializer="zeros",
+        alpha_regularizer=None,
+        alpha_constraint=None,
+        shared_axes=None,
+        **kwargs,
+    ):
+        super().__init__(axis=axis, **kwargs)
+        self.alpha_initializer = keras.initializers.get(alpha_initializer)
+        self.alpha_regularizer = keras.regularizers.get(alpha_regularizer)
+        self.alpha_constraint = keras.constraints.get(alpha_constraint)
+        if shared_axes is None:
+            self.shared_axes = None
+        elif isinstance(shared_axes, int):
+            self.shared_axes = [shared_axes]
+        else:
+            self.shared_axes = list(shared_axes)
+
+    def build(self, input_shape):
+        self._check_axis(input_shape)
+        shape = list(input_shape[1:])
+        for a in self.shared_axes or []:
+            if not 1 <= a < len(input_shape):
+                raise ValueError(
+                    f"LinkedPReLU '{self.name}': shared_axes must be "
+                    f"non-batch axes (1 to {len(input_shape) - 1}); received "
+                    f"shared_axes={self.shared_axes}."
+                )
+            shape[a - 1] = 1
+        if None in shape:
+            raise ValueError(
+                f"LinkedPReLU '{self.name}' needs known sizes on the axes "
+                f"that are not shared; received input_shape={input_shape} "
+                f"with shared_axes={self.shared_axes}."
+            )
+        self.positive_alpha, self.negative_alpha = (
+            self.add_weight(
+                name=name,
+                shape=tuple(shape),
+                initializer=self.alpha_initializer,
+                regularizer=self.alpha_regularizer,
+                constraint=self.alpha_constraint,
+            )
+            for name in ("positive_alpha", "negative_alpha")
+        )
+        self.built = True
+
+    def _halves(self, inputs):
+        def prelu(t, alpha):
+            return ops.relu(t) - alpha * ops.relu(-t)
+
+        return [
+            prelu(inputs, self.positive_alpha),
+            prelu(-inputs, self.negative_alpha),
+        ]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "alpha_initializer": keras.initializers.serialize(
+                    self.alpha_initializer
+                ),
+                "alpha_regularizer": keras.regularizers.serialize(
+                    self.alpha_regularizer
+                ),
+                "alpha_constraint": keras.constraints.serialize(
+                    self.alpha_constraint
+                ),
+                "shared_axes": self.shared_axes,
+            }
+        )
+        return config

@@ -1,0 +1,281 @@
+import keras
+import numpy as np
+import pytest
+from keras import ops
+from scipy import integrate
+from scipy import special
+
+import keras_lcw
+from keras_lcw import backend_utils
+from keras_lcw.activations import derivatives
+from tests.harness import LayerContract
+from tests.harness import LayerSpec
+from tests.harness import to_numpy
+
+
+class DenseThenLayerSpec(LayerSpec):
+    """A Dense layer in front, so that a fit step has weights to train."""
+
+    def model(self, **overrides):
+        return keras.Sequential(
+            [
+                keras.Input(self.input_shape),
+                keras.layers.Dense(self.input_shape[-1]),
+                self.make(**overrides),
+            ]
+        )
+
+
+class TestANActContract(LayerContract):
+    SPECS = [
+        DenseThenLayerSpec(keras_lcw.ANAct, dict(activation="tanh", momentum=0.9), (5,), trainable=0, non_trainable=2),
+        DenseThenLayerSpec(keras_lcw.ANAct, dict(activation="gelu", axis=-1, epsilon=1e-4), (3, 4), trainable=0, non_trainable=2, id="ANAct-per-channel"),
+        DenseThenLayerSpec(keras_lcw.ANAct, dict(activation="relu", axis=[1, 2], momentum=0.5), (3, 4), trainable=0, non_trainable=2, id="ANAct-two-axes"),
+        DenseThenLayerSpec(keras_lcw.ANAct, dict(activation="mish", adaptive=False), (5,), trainable=0, non_trainable=0, id="ANAct-static"),
+    ]
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+_phi = lambda z: np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)  # noqa: E731
+_cdf = lambda z: 0.5 * (1 + special.erf(z / np.sqrt(2)))  # noqa: E731
+_sig = special.expit
+_inside = lambda z, lo, hi: ((z > lo) & (z < hi)) * 1.0  # noqa: E731
+_softplus = lambda z: np.logaddexp(0.0, z)  # noqa: E731
+
+# Independent float64 references: (f, f') for every built-in name.
+REFERENCE = {
+    "linear": (lambda z: z, lambda z: np.ones_like(z)),
+    "relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0) * 1.0),
+    "leaky_relu": (lambda z: np.where(z > 0, z, 0.2 * z), lambda z: np.where(z > 0, 1.0, 0.2)),
+    "relu6": (lambda z: np.clip(z, 0, 6), lambda z: _inside(z, 0, 6)),
+    "elu": (lambda z: np.where(z > 0, z, np.expm1(z)), lambda z: np.where(z > 0, 1.0, np.exp(z))),
+    "selu": (
+        lambda z: SELU_SCALE * np.where(z > 0, z, SELU_ALPHA * np.expm1(z)),
+        lambda z: SELU_SCALE * np.where(z > 0, 1.0, SELU_ALPHA * np.exp(z)),
+    ),
+    "celu": (lambda z: np.where(z > 0, z, np.expm1(z)), lambda z: np.where(z > 0, 1.0, np.exp(z))),
+    "gelu": (lambda z: z * _cdf(z), lambda z: _cdf(z) + z * _phi(z)),
+    "silu": (lambda z: z * _sig(z), lambda z: _sig(z) + z * _sig(z) * _sig(-z)),
+    "swish": (lambda z: z * _sig(z), lambda z: _sig(z) + z * _sig(z) * _sig(-z)),
+    "mish": (
+        lambda z: z * np.tanh(_softplus(z)),
+        lambda z: np.tanh(_softplus(z)) + z * _sig(z) / np.cosh(_softplus(z)) ** 2,
+    ),
+    "tanh": (np.tanh, lambda z: 1 / np.cosh(z) ** 2),
+    "sigmoid": (_sig, lambda z: _sig(z) * _sig(-z)),
+    "hard_sigmoid": (lambda z: np.clip(z / 6 + 0.5, 0, 1), lambda z: _inside(z, -3, 3) / 6),
+    "hard_silu": (lambda z: z * np.clip(z / 6 + 0.5, 0, 1), lambda z: np.clip(z / 6 + 0.5, 0, 1) + z * _inside(z, -3, 3) / 6),
+    "hard_swish": (lambda z: z * np.clip(z / 6 + 0.5, 0, 1), lambda z: np.clip(z / 6 + 0.5, 0, 1) + z * _inside(z, -3, 3) / 6),
+    "softplus": (_softplus, _sig),
+    "softsign": (lambda z: z / (1 + np.abs(z)), lambda z: 1 / (1 + np.abs(z)) ** 2),
+    "log_sigmoid": (lambda z: -_softplus(-z), lambda z: _sig(-z)),
+    "exponential": (np.exp, np.exp),
+    "sparse_plus": (lambda z: np.where(z <= -1, 0, np.where(z < 1, (z + 1) ** 2 / 4, z)), lambda z: np.clip((z + 1) / 2, 0, 1)),
+    "squareplus": (lambda z: (z + np.sqrt(z * z + 4)) / 2, lambda z: (1 + z / np.sqrt(z * z + 4)) / 2),
+    "sparse_sigmoid": (lambda z: np.clip((z + 1) / 2, 0, 1), lambda z: _inside(z, -1, 1) / 2),
+    "soft_shrink": (lambda z: np.sign(z) * np.maximum(np.abs(z) - 0.5, 0), lambda z: 1 - _inside(z, -0.5, 0.5)),
+    "hard_shrink": (lambda z: np.where(np.abs(z) > 0.5, z, 0), lambda z: 1 - _inside(z, -0.5, 0.5)),
+    "hard_tanh": (lambda z: np.clip(z, -1, 1), lambda z: _inside(z, -1, 1)),
+    "tanh_shrink": (lambda z: z - np.tanh(z), lambda z: np.tanh(z) ** 2),
+}
+
+# Kinks of the piecewise activations, where quad is told to split.
+_BREAKS = [-3, -1, -0.5, 0, 0.5, 1, 3, 6]
+
+
+def _normal_expectation(fn):
+    total = 0.0
+    # Finite ends: exp(2z) phi(z) overflows in parts at infinity.
+    edges = [-40.0] + _BREAKS + [40.0]
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        total += integrate.quad(lambda z: fn(np.array(z)) * _phi(z), lo, hi, limit=200, epsabs=1e-12)[0]
+    return total
+
+
+def test_reference_table_covers_every_built_in_name():
+    assert set(REFERENCE) == set(derivatives.BUILT_IN_NAMES)
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_gaussian_ratios_and_scale_match_integration(name):
+    f, df = REFERENCE[name]
+    forward = _normal_expectation(lambda z: f(z) ** 2)
+    backward = _normal_expectation(lambda z: df(z) ** 2)
+    layer = keras_lcw.ANAct(name)
+    layer.build((None, 3))
+    got_forward, got_backward = layer.gaussian_ratios
+    assert got_forward == pytest.approx(forward, rel=1e-4)
+    assert got_backward == pytest.approx(backward, rel=1e-4)
+    np.testing.assert_allclose(to_numpy(layer.forward_ratio), forward, rtol=1e-4)
+    np.testing.assert_allclose(to_numpy(layer.backward_ratio), backward, rtol=1e-4)
+    expected_scale = (forward * backward) ** -0.25
+    scale = float(to_numpy(layer.scale(layer.forward_ratio, layer.backward_ratio)))
+    assert scale == pytest.approx(expected_scale, rel=1e-4)
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_exact_derivative_matches_reference(name):
+    z = np.random.default_rng(0).uniform(-7, 7, size=500)
+    # Keep off the kinks, where derivatives are conventions.
+    z = z[np.min(np.abs(z[:, None] - np.array(_BREAKS)), axis=1) > 1e-3].astype("float32")
+    fn = keras.activations.get(name)
+    value, derivative = derivatives.value_and_derivative(fn, ops.convert_to_tensor(z))
+    f, df = REFERENCE[name]
+    np.testing.assert_allclose(to_numpy(value), f(z.astype("float64")), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(to_numpy(derivative), df(z.astype("float64")), rtol=1e-4, atol=1e-5)
+
+
+def _numpy_anact(x, name, ratios, axis, epsilon=1e-6):
+    """Reference: returns (training output, batch ratios) for the layer."""
+    f, df = REFERENCE[name]
+    x = x.astype("float64")
+    reduce = tuple(a for a in range(x.ndim) if a not in axis)
+    forward = (f(x) ** 2).mean(axis=reduce, keepdims=True) / ((x**2).mean(axis=reduce, keepdims=True) + epsilon)
+    backward = (df(x) ** 2).mean(axis=reduce, keepdims=True)
+    scale = (forward * backward + epsilon) ** -0.25
+    return scale * f(x), forward, backward
+
+
+@pytest.mark.parametrize(
+    "name, axis, shape",
+    [("swish", None, (16, 6)), ("tanh", -1, (8, 3, 5)), ("elu", [1, 2], (8, 3, 4))],
+)
+def test_matches_numpy_reference_in_training_and_inference(name, axis, shape):
+    rng = np.random.default_rng(1)
+    x = (2.0 * rng.normal(size=shape) + 0.3).astype("float32")
+    layer = keras_lcw.ANAct(name, axis=axis, momentum=0.8)
+    layer.build(x.shape)
+    kept = [] if axis is None else [a % x.ndim for a in ([axis] if isinstance(axis, int) else axis)]
+    initial = [to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)]
+    y = to_numpy(layer(x, training=True))
+    expected, forward, backward = _numpy_anact(x, name, initial, kept)
+    np.testing.assert_allclose(y, expected, rtol=2e-5, atol=2e-5)
+    moved_forward = 0.8 * initial[0] + 0.2 * forward.squeeze(axis=tuple(a for a in range(x.ndim) if a not in kept))
+    moved_backward = 0.8 * initial[1] + 0.2 * backward.squeeze(axis=tuple(a for a in range(x.ndim) if a not in kept))
+    np.testing.assert_allclose(to_numpy(layer.forward_ratio), moved_forward, rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(layer.backward_ratio), moved_backward, rtol=1e-5)
+    # Inference: the moving ratios, broadcast over the reduction axes.
+    f = REFERENCE[name][0]
+    inference_scale = (moved_forward * moved_backward + 1e-6) ** -0.25
+    broadcast = [x.shape[a] if a in kept else 1 for a in range(x.ndim)]
+    expected = f(x.astype("float64")) * inference_scale.reshape(broadcast)
+    np.testing.assert_allclose(to_numpy(layer(x, training=False)), expected, rtol=2e-5, atol=2e-5)
+
+
+def test_moving_ratios_approach_batch_ratios_in_training_and_stay_at_inference():
+    x = (3.0 * np.random.default_rng(2).normal(size=(64, 8)) + 1.0).astype("float32")
+    _, forward, backward = _numpy_anact(x, "tanh", None, [])
+    target = np.array([forward.item(), backward.item()])
+    layer = keras_lcw.ANAct("tanh", momentum=0.5)
+    model = keras.Sequential([keras.Input((8,)), layer])
+    model.compile("sgd", "mse", jit_compile="auto")
+
+    def state():
+        return np.array([float(to_numpy(layer.forward_ratio)), float(to_numpy(layer.backward_ratio))])
+
+    distances = [np.abs(state() - target)]
+    for _ in range(4):
+        model.fit(x, x, batch_size=64, epochs=1, verbose=0)
+        distances.append(np.abs(state() - target))
+    distances = np.array(distances)
+    assert np.all(np.diff(distances, axis=0) < 0), distances
+    np.testing.assert_allclose(distances[-1], distances[0] / 16, rtol=1e-3)
+    before = state()
+    model.predict(x, verbose=0)
+    model.evaluate(x, x, verbose=0)
+    layer(x, training=False)
+    np.testing.assert_array_equal(state(), before)
+    # A frozen layer uses and keeps its moving ratios, as BatchNormalization.
+    layer.trainable = False
+    layer(x, training=True)
+    np.testing.assert_array_equal(state(), before)
+
+
+def test_no_gradient_flows_through_the_statistics():
+    x = np.random.default_rng(3).normal(size=(32, 4)).astype("float32")
+    layer = keras_lcw.ANAct("swish")
+    layer.build(x.shape)
+    f, df = REFERENCE["swish"]
+    expected_output, forward, backward = _numpy_anact(x, "swish", None, [])
+    scale = (forward * backward + 1e-6) ** -0.25
+    with keras.StatelessScope():
+        _, gradient = backend_utils.value_and_elementwise_derivative(
+            lambda t: layer(t, training=True), ops.convert_to_tensor(x)
+        )
+    np.testing.assert_allclose(to_numpy(gradient), scale * df(x.astype("float64")), rtol=1e-4, atol=1e-5)
+
+
+def test_static_mode_is_batch_independent_and_fixed():
+    layer = keras_lcw.ANAct("gelu", adaptive=False)
+    x = np.random.default_rng(4).normal(size=(16, 5)).astype("float32")
+    y_train = to_numpy(layer(5 * x, training=True))
+    assert layer.weights == []
+    f, df = REFERENCE["gelu"]
+    s0 = (_normal_expectation(lambda z: f(z) ** 2) * _normal_expectation(lambda z: df(z) ** 2)) ** -0.25
+    np.testing.assert_allclose(y_train, s0 * f(5 * x.astype("float64")), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(to_numpy(layer(5 * x, training=False)), y_train)
+
+
+@keras.saving.register_keras_serializable(package="keras_lcw_tests")
+def bent_identity(x):
+    return x + 0.25 * ops.sqrt(x * x + 1.0)
+
+
+def test_custom_callable_uses_autodiff_and_round_trips(tmp_path):
+    x = np.random.default_rng(5).normal(size=(32, 3)).astype("float32")
+    layer = keras_lcw.ANAct(bent_identity, momentum=0.0)
+    model = keras.Sequential([keras.Input((3,)), layer])
+    y = to_numpy(layer(x, training=True))
+    f = lambda z: z + 0.25 * np.sqrt(z * z + 1)  # noqa: E731
+    df = lambda z: 1 + 0.25 * z / np.sqrt(z * z + 1)  # noqa: E731
+    x64 = x.astype("float64")
+    forward = (f(x64) ** 2).mean() / ((x64**2).mean() + 1e-6)
+    backward = (df(x64) ** 2).mean()
+    np.testing.assert_allclose(y, (forward * backward + 1e-6) ** -0.25 * f(x64), rtol=1e-5)
+    assert layer.gaussian_ratios[1] == pytest.approx(_normal_expectation(lambda z: df(z) ** 2), rel=1e-5)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_array_equal(to_numpy(loaded(x)), to_numpy(model(x)))
+
+
+def test_mixed_precision_statistics_in_float32():
+    layer = keras_lcw.ANAct("swish", dtype="mixed_float16")
+    x = np.random.default_rng(6).normal(size=(16, 4)).astype("float32")
+    y = layer(x, training=True)
+    assert keras.backend.standardize_dtype(y.dtype) == "float16"
+    expected, _, _ = _numpy_anact(x.astype("float16").astype("float32"), "swish", None, [])
+    np.testing.assert_allclose(to_numpy(y).astype("float64"), expected, rtol=2e-3, atol=2e-3)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(activation="softmax"), "elementwise"),
+        (dict(activation="glu"), "elementwise"),
+        (dict(activation="no_such_activation"), "no_such_activation"),
+        (dict(momentum=1.0), "momentum"),
+        (dict(momentum=-0.1), "momentum"),
+        (dict(epsilon=0.0), "epsilon"),
+        (dict(adaptive="yes"), "adaptive"),
+        (dict(axis="channels"), "axis"),
+        (dict(axis=[]), "axis"),
+    ],
+)
+def test_bad_arguments_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        keras_lcw.ANAct(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "axis, shape, match",
+    [(3, (None, 4, 5), "rank 3"), (0, (None, 4), "non-batch"), ([1, -1], (None, 4), "distinct"), (1, (None, None, 3), "known sizes")],
+)
+def test_bad_axes_for_the_input_are_refused(axis, shape, match):
+    with pytest.raises(ValueError, match=match):
+        keras_lcw.ANAct("relu", axis=axis).build(shape)
+
+
+def test_exported_at_top_level_and_in_activations():
+    assert keras_lcw.ANAct is keras_lcw.activations.ANAct
