@@ -13,6 +13,7 @@ Runs on the TensorFlow, JAX and PyTorch backends.
 
 from keras_lcw import activations
 from keras_lcw import constraints
+from keras_lcw import diagnostics
 from keras_lcw import initializers
 from keras_lcw import layers
 from keras_lcw import numerics
