@@ -1,7 +1,8 @@
 """The only backend-specific code in keras_lcw.
 
 `keras.ops` has no gradient transform, so the derivative of an arbitrary
-elementwise activation needs each backend's automatic differentiation.
+elementwise activation needs each backend's automatic differentiation; and
+what a batch is under distribution differs between backends.
 """
 
 import keras
@@ -42,3 +43,20 @@ def value_and_elementwise_derivative(fn, x):
         f"keras_lcw supports the tensorflow, jax and torch backends; the "
         f"current backend is {backend!r}."
     )
+
+
+def batch_moments(x, axes, synchronized=False):
+    """Returns the mean and variance of `x` over `axes`: batch statistics.
+
+    With `synchronized=True` on the TensorFlow backend, inside a
+    `tf.distribute` replica context, the sums are all-reduced across
+    replicas, so every replica gets the statistics of the global batch (as
+    `keras.layers.BatchNormalization(synchronized=True)`); outside one it is
+    the plain local moments. On JAX, `keras.distribution` runs one program
+    over the global (sharded) batch, so the moments are global whatever the
+    flag, and `keras.ops.moments` refuses the flag there: it is dropped. On
+    PyTorch Keras has no multi-replica training, so there is nothing to
+    synchronize and the flag is dropped too.
+    """
+    synchronized = synchronized and keras.backend.backend() == "tensorflow"
+    return ops.moments(x, axes, synchronized=synchronized)

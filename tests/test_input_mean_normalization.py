@@ -12,6 +12,8 @@ IMN_SPECS = [
     LayerSpec(keras_lcw.InputMeanNormalization, dict(momentum=0.9), (6,), trainable=0, non_trainable=1),
     LayerSpec(keras_lcw.InputMeanNormalization, dict(moving_mean_initializer="ones"), (3, 4, 5), trainable=0, non_trainable=1, id="InputMeanNormalization-conv"),
     LayerSpec(keras_lcw.InputMeanNormalization, dict(axis=1, momentum=0.5), (2, 3, 3), trainable=0, non_trainable=1, id="InputMeanNormalization-channels_first"),
+    # Outside any distribution strategy, synchronized is the local mean.
+    LayerSpec(keras_lcw.InputMeanNormalization, dict(momentum=0.8, synchronized=True), (2, 5), trainable=0, non_trainable=1, id="InputMeanNormalization-synchronized"),
 ]
 
 
@@ -98,6 +100,8 @@ def test_gmp_model_with_imn_bakes_and_loads_plain(tmp_path):
         (dict(axis=True), "`axis` must be an integer"),
         (dict(momentum=1.0), r"`momentum` must be in \[0, 1\)"),
         (dict(momentum=-0.1), "received momentum=-0.1"),
+        (dict(synchronized="yes"), "`synchronized` must be True or False; received synchronized='yes'"),
+        (dict(synchronized=1), "received synchronized=1"),
     ],
 )
 def test_bad_arguments_are_refused(kwargs, match):

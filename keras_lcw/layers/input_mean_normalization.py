@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_lcw import backend_utils
+
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
 class InputMeanNormalization(keras.layers.Layer):
@@ -30,11 +32,28 @@ class InputMeanNormalization(keras.layers.Layer):
     returns a `keras.layers.Normalization` with mean `moving_mean` and
     variance 1, which computes exactly the inference output.
 
+    Under data-parallel training the batch mean is the mean of which batch
+    depends on the backend. On JAX, `keras.distribution` (`DataParallel`,
+    `ModelParallel`) runs one program over the global batch: the mean is
+    the global batch's, with either value of `synchronized`, as on one
+    device. Under `tf.distribute` (`MirroredStrategy`,
+    `MultiWorkerMirroredStrategy`, ...) each replica runs on its own slice of
+    the batch: by default (`synchronized=False`) each replica centres its
+    slice on that slice's own mean; with `synchronized=True` the per-replica
+    sums are all-reduced, so every replica uses the global batch's mean and
+    training matches a single-device run. The moving mean is the same either
+    way when replicas get equal slices (it is averaged across replicas).
+    On PyTorch Keras trains on one device, and the flag has no effect.
+
     Args:
         axis: the feature axis, kept; the mean is taken over every other
             axis. -1 for channels_last inputs, 1 for channels_first.
         momentum: the momentum of the moving average, in [0, 1).
         moving_mean_initializer: the initializer of the moving mean.
+        synchronized: whether the batch mean is all-reduced across
+            `tf.distribute` replicas (TensorFlow backend; accepted and
+            without effect on JAX and PyTorch, see above). Costs one
+            all-reduce of the per-feature sums per training step.
         **kwargs: base layer keyword arguments (`name`, `dtype`, ...).
 
     Example:
@@ -53,9 +72,15 @@ class InputMeanNormalization(keras.layers.Layer):
         axis=-1,
         momentum=0.99,
         moving_mean_initializer="zeros",
+        synchronized=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if not isinstance(synchronized, bool):
+            raise ValueError(
+                "`synchronized` must be True or False; received "
+                f"synchronized={synchronized!r}."
+            )
         if isinstance(axis, bool) or not isinstance(axis, int):
             raise ValueError(
                 f"`axis` must be an integer; received axis={axis!r}."
@@ -67,6 +92,7 @@ class InputMeanNormalization(keras.layers.Layer):
             )
         self.axis = axis
         self.momentum = momentum
+        self.synchronized = synchronized
         self.moving_mean_initializer = keras.initializers.get(
             moving_mean_initializer
         )
@@ -111,10 +137,12 @@ class InputMeanNormalization(keras.layers.Layer):
     def _batch_mean(self, inputs):
         """The mean of `inputs` over the batch and spatial axes, per feature.
 
-        The one place that sees the batch: cross-replica synchronization
-        belongs here.
+        The one place that sees the batch.
         """
-        return ops.mean(inputs, axis=self._reduction_axes)
+        mean, _ = backend_utils.batch_moments(
+            inputs, self._reduction_axes, synchronized=self.synchronized
+        )
+        return mean
 
     def call(self, inputs, training=None):
         compute_dtype = keras.backend.result_type(inputs.dtype, "float32")
@@ -142,6 +170,7 @@ class InputMeanNormalization(keras.layers.Layer):
             {
                 "axis": self.axis,
                 "momentum": self.momentum,
+                "synchronized": self.synchronized,
                 "moving_mean_initializer": keras.initializers.serialize(
                     self.moving_mean_initializer
                 ),
