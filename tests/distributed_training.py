@@ -77,7 +77,10 @@ LAYERS = [
     Entry(lambda: keras_lcw.GmPConv1D(4, 2, activation="relu")),
     Entry(lambda: keras.layers.Flatten()),
     Entry(lambda **kw: keras_lcw.InputMeanNormalization(momentum=0.9, **kw), batch_statistics=True),
-    Entry(lambda: keras_lcw.LCWDense(8, activation="tanh")),
+    # Linear, so both halves of the linked PReLU see negative inputs.
+    Entry(lambda: keras_lcw.LCWDense(8)),
+    Entry(lambda: keras_lcw.LinkedPReLU()),
+    Entry(lambda **kw: keras_lcw.ANAct("tanh", momentum=0.9, **kw), batch_statistics=True),
     Entry(lambda: _lcw_constraint_dense(8, activation="tanh", name="lcw_constraint_dense")),
     Entry(lambda: keras_lcw.GmPDense(8, activation="relu")),
 ]

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_lcw import backend_utils
+
 from keras_lcw.activations import derivatives
 from keras_lcw.numerics import gaussian
 
@@ -69,6 +71,14 @@ class ANAct(keras.layers.Layer):
             as in `keras.layers.BatchNormalization` (e.g. -1 for per-channel
             statistics).
         momentum: the moving average's momentum, in [0, 1).
+        synchronized: if True, on the TensorFlow backend under a
+            `tf.distribute` strategy the batch statistics are all-reduced
+            across replicas, so every replica uses the global batch's ratios
+            (as `keras.layers.BatchNormalization(synchronized=True)`). The
+            default, False, has each replica use its own slice's ratios. On
+            JAX, `keras.distribution` computes global statistics either way;
+            on PyTorch the flag has no effect
+            (`keras_lcw.backend_utils.batch_moments`).
         epsilon: a positive number added to `rho * rho'` and to `E[x^2]`,
             which keeps `s` finite for units whose output and derivative are
             both zero.
@@ -89,6 +99,7 @@ class ANAct(keras.layers.Layer):
         axis=None,
         momentum=0.99,
         epsilon=1e-6,
+        synchronized=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -96,6 +107,11 @@ class ANAct(keras.layers.Layer):
         if not isinstance(adaptive, bool):
             raise ValueError(
                 f"`adaptive` must be True or False; received adaptive={adaptive!r}."
+            )
+        if not isinstance(synchronized, bool):
+            raise ValueError(
+                "`synchronized` must be True or False; received "
+                f"synchronized={synchronized!r}."
             )
         if not 0.0 <= momentum < 1.0:
             raise ValueError(
@@ -117,6 +133,7 @@ class ANAct(keras.layers.Layer):
         self.axis = axis
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
+        self.synchronized = synchronized
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -179,14 +196,15 @@ class ANAct(keras.layers.Layer):
         return ops.power(forward_ratio * backward_ratio + self.epsilon, -0.25)
 
     def _batch_moments(self, x, fx, dfx):
-        """`E[x^2], E[f(x)^2], E[f'(x)^2]` over the reduction axes, with no
-        gradient. The one place where the batch enters: a cross-replica
-        version would all-reduce these means."""
-        moments = [
-            ops.mean(ops.square(t), axis=self._reduction_axes)
-            for t in (x, fx, dfx)
-        ]
-        return [ops.stop_gradient(m) for m in moments]
+        """`E[x^2], E[f(x)^2], E[f'(x)^2]` over the reduction axes (across
+        replicas when `synchronized`), with no gradient."""
+        squares = ops.square(ops.stack([x, fx, dfx]))
+        means, _ = backend_utils.batch_moments(
+            squares,
+            [a + 1 for a in self._reduction_axes],
+            synchronized=self.synchronized,
+        )
+        return [ops.stop_gradient(means[i]) for i in range(3)]
 
     def call(self, inputs, training=None):
         if not self.adaptive:
@@ -223,6 +241,7 @@ class ANAct(keras.layers.Layer):
                 "axis": self.axis,
                 "momentum": self.momentum,
                 "epsilon": self.epsilon,
+                "synchronized": self.synchronized,
             }
         )
         return config
