@@ -8,9 +8,8 @@ cross-entropy gradient dL/dz, plots them to OUTPUT/anact_gradient_flow.png
 and prints their spread across layers (max / min). It then trains every
 variant on scikit-learn's bundled digits and prints the accuracies.
 
-dL/dz is read without backend-specific code: a zero variable is added to
-every preactivation, and one SGD step with learning rate 1 moves it by
-minus the gradient.
+The moments come from `keras_lcw.diagnostics.signal_statistics`, with a
+`GradientProbe` on every preactivation.
 
 Usage: KERAS_BACKEND=jax python examples/anact_gradient_flow.py [--epochs 20]
 """
@@ -39,43 +38,27 @@ VARIANTS = {
 }
 
 
-class GradientProbe(keras.layers.Layer):
-    """Adds a zero variable of the batch's shape (see the module docstring)."""
-
-    def build(self, input_shape):
-        self.zero = self.add_weight(shape=input_shape, initializer="zeros")
-
-    def call(self, x):
-        return x + self.zero
-
-
 def build(activation, depth, width, seed, probe_batch=None):
-    """The MLP; with `probe_batch`, a fixed-batch copy with a probe on every
-    preactivation (the same initial weights for the same seed)."""
+    """The MLP; with `probe_batch`, a keras_lcw.diagnostics.GradientProbe on
+    every preactivation (the same initial weights for the same seed)."""
     keras.utils.set_random_seed(seed)
-    if probe_batch is None:
-        inputs = keras.Input((64,))
-    else:
-        inputs = keras.Input(batch_shape=(probe_batch, 64))
-    h, probes = inputs, []
+    inputs = keras.Input((64,))
+    h = inputs
     for _ in range(depth):
         h = keras.layers.Dense(width, kernel_initializer="lecun_normal")(h)
         if probe_batch is not None:
-            probes.append(GradientProbe())
-            h = probes[-1](h)
+            h = keras_lcw.diagnostics.GradientProbe(probe_batch)(h)
         h = activation()(h)
     outputs = keras.layers.Dense(10, activation="softmax")(h)
-    return keras.Model(inputs, outputs), probes
+    return keras.Model(inputs, outputs)
 
 
 def layer_moments(activation, depth, width, seed, x, y):
-    model, probes = build(activation, depth, width, seed, probe_batch=len(x))
-    preactivations = keras.Model(model.input, [p.output for p in probes])(x, training=True)
-    forward = np.array([np.mean(keras.ops.convert_to_numpy(z).astype("float64") ** 2) for z in preactivations])
-    model.compile(keras.optimizers.SGD(1.0), "sparse_categorical_crossentropy")
-    model.train_on_batch(x, y)
-    backward = np.array([np.mean(keras.ops.convert_to_numpy(p.zero).astype("float64") ** 2) for p in probes])
-    return forward, backward
+    model = build(activation, depth, width, seed, probe_batch=len(x))
+    stats = keras_lcw.diagnostics.signal_statistics(
+        model, x, y, "sparse_categorical_crossentropy"
+    )
+    return stats["forward_second_moment"], stats["backward_second_moment"]
 
 
 class EpochLine(keras.callbacks.Callback):
@@ -110,7 +93,7 @@ def main():
     moments, results = {}, {}
     for name, activation in VARIANTS.items():
         moments[name] = layer_moments(activation, args.depth, args.width, args.seed, x_train[:256], y_train[:256])
-        model, _ = build(activation, args.depth, args.width, args.seed)
+        model = build(activation, args.depth, args.width, args.seed)
         model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
         start = time.perf_counter()
         history = model.fit(
