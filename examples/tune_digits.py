@@ -1,14 +1,15 @@
-"""Searches parameterization x activation with keras-tuner on digits.
+"""Searches parameterization x activation normalization on digits.
 
-A 3-layer MLP on scikit-learn's bundled 8x8 digits (1400 train / 397
-validation). Every hidden layer shares one `keras_lcw.tuning.dense` choice of
-parameterization ("plain", "lcw", "lcw_constraint") and activation. Runs a
-RandomSearch over all 9 combinations and a Hyperband search, prints the best
-trials, re-evaluates each search's best model (`get_best_models`, which
+A 4-layer MLP on scikit-learn's bundled 8x8 digits (1400 train / 397
+validation). Every hidden block shares one `keras_lcw.tuning.block` choice of
+parameterization ("plain", "lcw", "lcw_constraint"), activation ("tanh",
+"sigmoid") and activation normalization ("none", "anact", "linked"). Runs a
+RandomSearch over the 18 combinations and a Hyperband search, prints the
+best trials, re-evaluates each search's best model (`get_best_models`, which
 reloads the trial's best checkpoint) against the trial's recorded best
 validation accuracy, and plots the RandomSearch results.
 
-    KERAS_BACKEND=jax python examples/tune_digits.py --epochs 10
+    KERAS_BACKEND=jax python examples/tune_digits.py --epochs 8
 """
 
 import argparse
@@ -27,7 +28,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 PARAMETERIZATIONS = ("plain", "lcw", "lcw_constraint")
-ACTIVATIONS = ("relu", "tanh", "sigmoid")
+ACTIVATIONS = ("tanh", "sigmoid")
+NORMALIZATIONS = ("none", "anact", "linked")
+DEPTH, WIDTH = 4, 64
 
 
 def load_data(seed):
@@ -41,16 +44,16 @@ def load_data(seed):
 
 def build(hp):
     model = keras.Sequential([keras.Input((64,))])
-    for _ in range(3):
-        model.add(
-            tuning.dense(
-                hp,
-                64,
-                prefix="hidden",
-                parameterizations=PARAMETERIZATIONS,
-                activations=ACTIVATIONS,
-            )
-        )
+    for _ in range(DEPTH):
+        for layer in tuning.block(
+            hp,
+            WIDTH,
+            prefix="hidden",
+            parameterizations=PARAMETERIZATIONS,
+            activations=ACTIVATIONS,
+            normalizations=NORMALIZATIONS,
+        ):
+            model.add(layer)
     model.add(keras.layers.Dense(10, activation="softmax"))
     model.compile(
         keras.optimizers.Adam(1e-3),
@@ -62,12 +65,13 @@ def build(hp):
 
 def report(name, tuner, validation, count):
     print(f"\n{name}: best {count} trials")
-    print(f"{'parameterization':<16} {'activation':<10} {'val acc':>8}")
+    print(f"{'parameterization':<16} {'activation':<10} {'normalization':<13} {'val acc':>8}")
     for trial in tuner.oracle.get_best_trials(count):
         values = trial.hyperparameters.values
         print(
             f"{values['hidden/parameterization']:<16} "
-            f"{values['hidden/activation']:<10} {trial.score:>8.4f}"
+            f"{values['hidden/activation']:<10} "
+            f"{values['hidden/normalization']:<13} {trial.score:>8.4f}"
         )
     best_trial = tuner.oracle.get_best_trials(1)[0]
     best_model = tuner.get_best_models(1)[0]
@@ -79,17 +83,18 @@ def report(name, tuner, validation, count):
 
 
 def plot(tuner, path):
-    scores = np.full((len(PARAMETERIZATIONS), len(ACTIVATIONS)), np.nan)
+    labels = [f"{a}/{n}" for a in ACTIVATIONS for n in NORMALIZATIONS]
+    scores = np.full((len(PARAMETERIZATIONS), len(labels)), np.nan)
     for trial in tuner.oracle.trials.values():
         values = trial.hyperparameters.values
         i = PARAMETERIZATIONS.index(values["hidden/parameterization"])
-        j = ACTIVATIONS.index(values["hidden/activation"])
+        j = labels.index(f"{values['hidden/activation']}/{values['hidden/normalization']}")
         scores[i, j] = trial.score
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = plt.subplots(figsize=(9, 3.5))
     width = 0.8 / len(PARAMETERIZATIONS)
     for i, name in enumerate(PARAMETERIZATIONS):
-        ax.bar(np.arange(len(ACTIVATIONS)) + i * width, scores[i], width, label=name)
-    ax.set_xticks(np.arange(len(ACTIVATIONS)) + width, ACTIVATIONS)
+        ax.bar(np.arange(len(labels)) + i * width, scores[i], width, label=name)
+    ax.set_xticks(np.arange(len(labels)) + width, labels, fontsize=8)
     ax.set_ylabel("best validation accuracy")
     ax.set_ylim(0.0, 1.0)
     ax.set_title(f"RandomSearch on digits ({keras.backend.backend()})")
@@ -100,7 +105,7 @@ def plot(tuner, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default="outputs/")
     args = parser.parse_args()
@@ -109,7 +114,7 @@ def main():
     directory = os.path.join(args.output, "tune_digits")
     shutil.rmtree(directory, ignore_errors=True)
     fit = dict(validation_data=validation, batch_size=64, verbose=2)
-    grid = len(PARAMETERIZATIONS) * len(ACTIVATIONS)
+    grid = len(PARAMETERIZATIONS) * len(ACTIVATIONS) * len(NORMALIZATIONS)
 
     random_search = keras_tuner.RandomSearch(
         build, objective="val_accuracy", max_trials=grid, seed=args.seed,

@@ -12,6 +12,8 @@ this module never imports it, the helpers only call the `hp` they are given.
 import keras
 
 from keras_lcw import constraints
+from keras_lcw import initializers
+from keras_lcw.activations import registry as activation_registry
 from keras_lcw.layers import registry
 
 
@@ -150,3 +152,79 @@ def dense(
     return registry.get_dense(
         parameterization, units, activation=activation, **kwargs
     )
+
+
+# Zero-sum layers keep their signal at depth only with the activation's gain
+# (`keras_lcw.initializers.activation_gain`), which they cannot see when the
+# activation is a layer of its own.
+_ZERO_SUM_PARAMETERIZATIONS = ("lcw", "lcw_constraint")
+
+
+def block(
+    hp,
+    units,
+    prefix="block",
+    parameterizations=("plain", "lcw", "lcw_constraint"),
+    activations=("relu", "tanh", "sigmoid"),
+    normalizations=("none", "anact", "linked"),
+    **kwargs,
+):
+    """Declares a linear Dense layer and an activation layer; returns both.
+
+    Declares `{prefix}/parameterization`, `{prefix}/activation` and
+    `{prefix}/normalization` choices: the search space of parameterization
+    x activation normalization. The Dense layer is linear; for the zero-sum
+    parameterizations its kernel initializer is fan-in variance scaling with
+    the activation's gain, as `LCWDense` picks for its own activation.
+
+    Args:
+        hp: a `keras_tuner.HyperParameters`.
+        units: the number of output units of the Dense layer ("linked"
+            doubles them at the activation).
+        prefix: the prefix of the hyperparameter names.
+        parameterizations: names accepted by `keras_lcw.layers.get_dense`.
+        activations: Keras activation names.
+        normalizations: names accepted by `keras_lcw.activations.get_layer`.
+        **kwargs: other arguments of the Dense layer.
+
+    Returns:
+        A list `[dense_layer, activation_layer]`.
+
+    Example:
+
+    >>> def build(hp):
+    ...     model = keras.Sequential([keras.Input((64,))])
+    ...     for _ in range(3):
+    ...         for layer in keras_lcw.tuning.block(hp, 64, prefix="hidden"):
+    ...             model.add(layer)
+    ...     model.add(keras.layers.Dense(10, activation="softmax"))
+    ...     model.compile("adam", "sparse_categorical_crossentropy")
+    ...     return model
+    """
+    parameterizations = _check_names(
+        "parameterizations",
+        parameterizations,
+        lambda value: registry.builder(value, "dense"),
+    )
+    activations = _check_names("activations", activations, keras.activations.get)
+    normalizations = _check_names(
+        "normalizations",
+        normalizations,
+        lambda value: activation_registry.get_layer(value, "linear"),
+    )
+    parameterization = hp.Choice(
+        f"{prefix}/parameterization", list(parameterizations)
+    )
+    activation = hp.Choice(f"{prefix}/activation", list(activations))
+    normalization = hp.Choice(f"{prefix}/normalization", list(normalizations))
+    if (
+        parameterization in _ZERO_SUM_PARAMETERIZATIONS
+        and "kernel_initializer" not in kwargs
+    ):
+        kwargs["kernel_initializer"] = initializers.scaled_initializer(
+            activation
+        )
+    return [
+        registry.get_dense(parameterization, units, **kwargs),
+        activation_registry.get_layer(normalization, activation),
+    ]

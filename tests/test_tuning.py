@@ -58,6 +58,23 @@ def test_dense_constraint_only_under_plain():
     assert not hp.is_active("h/kernel_constraint")
 
 
+def test_block_builds_each_normalization():
+    expected = {"none": keras.layers.Activation, "anact": keras_lcw.ANAct, "anact_static": keras_lcw.ANAct, "linked": keras_lcw.Linked}
+    for name, cls in expected.items():
+        hp = _hp(**{"b/parameterization": "lcw", "b/activation": "sigmoid", "b/normalization": name})
+        dense, activation = tuning.block(hp, 6, prefix="b", activations=("sigmoid",), normalizations=tuple(expected))
+        assert type(activation) is cls
+        assert type(dense) is keras_lcw.LCWDense and dense.activation is keras.activations.linear
+        # The zero-sum layer gets the separate activation's gain.
+        assert dense.kernel_initializer.scale == pytest.approx(keras_lcw.initializers.activation_gain("sigmoid"))
+    assert getattr(activation, "adaptive", None) is None
+    hp = _hp(**{"b/parameterization": "plain", "b/normalization": "anact"})
+    dense, activation = tuning.block(hp, 6, prefix="b")
+    assert type(dense) is keras.layers.Dense and isinstance(dense.kernel_initializer, keras.initializers.GlorotUniform)
+    with pytest.raises(ValueError, match="Unknown activation normalization 'batchnorm'"):
+        tuning.block(keras_tuner.HyperParameters(), 4, normalizations=("none", "batchnorm"))
+
+
 def test_bad_names():
     hp = keras_tuner.HyperParameters()
     with pytest.raises(ValueError, match="Unknown constraint name 'l2'"):
@@ -78,11 +95,12 @@ class _RecordingHyperModel(keras_tuner.HyperModel):
         self.final_weights = []
 
     def build(self, hp):
-        model = keras.Sequential([
-            keras.Input((8,)),
-            tuning.dense(hp, 6, prefix="hidden", activations=("tanh", "sigmoid")),
-            keras.layers.Dense(3, activation="softmax"),
-        ])
+        model = keras.Sequential(
+            [keras.Input((8,))]
+            + [tuning.dense(hp, 6, prefix="hidden", activations=("tanh", "sigmoid"))]
+            + tuning.block(hp, 6, prefix="block", normalizations=("anact", "linked"))
+            + [keras.layers.Dense(3, activation="softmax")]
+        )
         model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy", metrics=["accuracy"])
         return model
 
