@@ -1,6 +1,7 @@
 """convert(): rewrite a model's Dense and convolution layers as keras_lcw ones."""
 
 import re
+import warnings
 
 from keras_lcw import cloning
 from keras_lcw.layers import registry
@@ -8,8 +9,6 @@ from keras_lcw.layers import registry
 
 def _selector(layers, candidates):
     """Returns a predicate on the convertible layers `candidates`."""
-    if layers is None:
-        return lambda layer: True
     if isinstance(layers, (str, re.Pattern)):
         pattern = re.compile(layers)
         return lambda layer: pattern.fullmatch(layer.name) is not None
@@ -34,6 +33,11 @@ def _selector(layers, candidates):
     )
 
 
+def _converts_exactly(builder, layer):
+    check = getattr(builder, "converts_exactly", None)
+    return check is None or check(layer)
+
+
 def convert(model, to="lcw", layers=None):
     """Returns a copy of `model` with Dense and ConvND layers re-parameterized.
 
@@ -51,6 +55,16 @@ def convert(model, to="lcw", layers=None):
     - "lcw_constraint": the same Keras layer with `LCWConstraint` and
       `LCWInitializer` (around the layer's own initializer), the kernel
       projected onto the zero-sum set.
+    - "gmp": `keras_lcw.GmPDense` / `GmPConvND`. Each unit's kernel w and
+      bias b become the angles of w / |w| (hyperspherical coordinates,
+      `keras_lcw.numerics.hyperspherical`), the radius r = |w| and the
+      offset lambda = b / r. As r >= 0, r * f(u . x + lambda) = f(w . x + b)
+      for a linear, relu or leaky_relu activation f: the map is exact to
+      float rounding and `keras_lcw.bake` inverts it. For any other
+      activation no GmP weights compute what the layer computes: with
+      `layers=None` such layers are left unchanged (with a warning), and
+      selecting one raises. A unit with a zero kernel and a non-zero bias
+      (a constant output) raises too.
 
     A layer that already carries another kernel constraint, or LoRA, cannot
     be converted and raises: leave it out with `layers`.
@@ -61,7 +75,9 @@ def convert(model, to="lcw", layers=None):
         to: the name of the parameterization, a key of
             `keras_lcw.layers.registry.PARAMETERIZATIONS` other than "plain"
             (for that, use `keras_lcw.bake`).
-        layers: which convertible layers to convert: None (all), a list of
+        layers: which convertible layers to convert: None (all those the
+            map carries over exactly: every one but, for "gmp", those with
+            another activation than linear, relu or leaky_relu), a list of
             layer names (each must name a convertible layer), a regular
             expression (string or compiled) that must match the whole layer
             name, or a callable `layer -> bool`.
@@ -90,7 +106,27 @@ def convert(model, to="lcw", layers=None):
     candidates = [
         layer for layer in cloning.leaf_layers(model) if type(layer) in kinds
     ]
-    selected = _selector(layers, candidates)
+    if layers is None:
+        inexact = [
+            layer
+            for layer in candidates
+            if not _converts_exactly(family[kinds[type(layer)]], layer)
+        ]
+        if inexact:
+            warnings.warn(
+                f"convert(to={to!r}) leaves "
+                f"{[layer.name for layer in inexact]} unchanged: the map to "
+                f"{to!r} is not exact for them (for 'gmp': their activation "
+                "is not linear, relu or leaky_relu).",
+                stacklevel=2,
+            )
+        excluded = {id(layer) for layer in inexact}
+
+        def selected(layer):
+            return id(layer) not in excluded
+
+    else:
+        selected = _selector(layers, candidates)
     converted = []
 
     def replace(layer):

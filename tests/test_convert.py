@@ -165,3 +165,81 @@ def test_errors():
         with pytest.raises(ValueError, match="'d' has kernel_constraint"):
             keras_lcw.convert(constrained, to=to)
     assert keras_lcw.convert(constrained, layers=[])[1] == []
+
+
+def _relu_mlp():
+    inputs = keras.Input((6,))
+    x = keras.layers.Dense(8, activation="relu", name="hidden")(inputs)
+    inner = keras.Sequential(
+        [keras.Input((8,)), keras.layers.Dense(5, use_bias=False, name="inner"), keras.layers.BatchNormalization()],
+        name="block",
+    )
+    x = keras.layers.Dense(1, activation="leaky_relu", name="bottleneck")(inner(x))
+    outputs = keras.layers.Dense(3, name="head")(x)  # a fan-in of 1: the direction is a sign
+    return keras.Model(inputs, outputs)
+
+
+GMP_BUILDS = {"relu_mlp": _relu_mlp, "cnn": _cnn, "conv3d": _conv3d}
+
+
+@pytest.mark.parametrize("name", GMP_BUILDS)
+def test_convert_to_gmp_is_exact_and_bake_inverts_it(name):
+    model = GMP_BUILDS[name]()
+    perturb_variables(model)
+    x = _inputs(model)
+    converted, changed = keras_lcw.convert(model, to="gmp")
+    plain = _plain_layers(model)
+    assert sorted(changed) == sorted(plain)
+    new_layers = {l.name: l for l in converted._flatten_layers(include_self=False)}
+    for layer_name, layer in plain.items():
+        new = new_layers[layer_name]
+        assert type(new).__name__ == "GmP" + type(layer).__name__
+        kernel = to_numpy(layer.kernel).reshape(-1, layer.kernel.shape[-1])
+        radius = np.linalg.norm(kernel, axis=0)
+        np.testing.assert_allclose(to_numpy(new.radius), radius, rtol=1e-6)
+        if layer.use_bias:
+            np.testing.assert_allclose(to_numpy(new.offset), to_numpy(layer.bias) / radius, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(converted(x)), to_numpy(model(x)), rtol=1e-5, atol=1e-5)
+    baked = keras_lcw.bake(converted)
+    assert [type(l) for l in baked._flatten_layers()] == [type(l) for l in model._flatten_layers()]
+    assert len(baked.weights) == len(model.weights)
+    for a, b in zip(baked.weights, model.weights):
+        np.testing.assert_allclose(to_numpy(a), to_numpy(b), rtol=1e-5, atol=1e-6, err_msg=b.path)
+
+
+def test_convert_to_gmp_leaves_other_activations_and_refuses_them_when_named():
+    model = _mlp()  # "hidden" is tanh: r * tanh(.) is no tanh layer
+    perturb_variables(model)
+    with pytest.warns(UserWarning, match=r"leaves \['hidden'\] unchanged"):
+        converted, changed = keras_lcw.convert(model, to="gmp")
+    assert changed == ["inner", "head"]
+    assert type(converted.get_layer("hidden")) is keras.layers.Dense
+    x = _inputs(model)
+    np.testing.assert_allclose(to_numpy(converted(x)), to_numpy(model(x)), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="'hidden' has the activation 'tanh', which is not positively homogeneous"):
+        keras_lcw.convert(model, to="gmp", layers=["hidden"])
+
+
+def _dense_with(kernel, bias, **kwargs):
+    model = keras.Sequential([keras.Input((kernel.shape[0],)), keras.layers.Dense(kernel.shape[1], activation="relu", **kwargs)])
+    model.layers[0].set_weights([kernel, bias])
+    return model
+
+
+def test_convert_to_gmp_zero_kernels():
+    kernel = np.array([[0.0, 1.0], [0.0, -2.0], [0.0, 0.5]], "float32")
+    model = _dense_with(kernel, np.array([0.0, 0.3], "float32"))
+    converted, _ = keras_lcw.convert(model, to="gmp")
+    layer = converted.layers[0]
+    np.testing.assert_array_equal(to_numpy(layer.radius)[0], 0.0)
+    np.testing.assert_array_equal(to_numpy(layer.offset)[0], 0.0)
+    x = np.random.default_rng(1).normal(size=(4, 3)).astype("float32")
+    np.testing.assert_allclose(to_numpy(converted(x)), to_numpy(model(x)), rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="1 of the 2 units have a zero kernel and a non-zero bias"):
+        keras_lcw.convert(_dense_with(kernel, np.array([0.5, 0.3], "float32")), to="gmp")
+
+
+def test_convert_to_gmp_refuses_bias_constraint():
+    model = _dense_with(np.ones((2, 2), "float32"), np.zeros(2, "float32"), bias_constraint="non_neg", name="d")
+    with pytest.raises(ValueError, match="'d' has bias_constraint"):
+        keras_lcw.convert(model, to="gmp")

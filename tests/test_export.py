@@ -42,6 +42,13 @@ EXPORT_CASES = [
     ExportCase("lcw_conv2d", lambda: keras_lcw.LCWConv2D(4, 3, padding="same", groups=2), (5, 5, 4)),
     ExportCase("lcw_conv3d", lambda: keras_lcw.LCWConv3D(2, 2), (3, 3, 3, 2)),
     ExportCase("dense_lcw_constraint", _constrained_dense, (5,)),
+    ExportCase("gmp_dense", lambda: keras_lcw.GmPDense(5), (7,)),
+    ExportCase("gmp_dense_fan_in_1", lambda: keras_lcw.GmPDense(3, activation="tanh"), (1,)),
+    ExportCase("gmp_conv1d", lambda: keras_lcw.GmPConv1D(3, 2, padding="causal"), (6, 2)),
+    ExportCase("gmp_conv2d", lambda: keras_lcw.GmPConv2D(4, 3, padding="same", groups=2, activation="tanh"), (5, 5, 4)),
+    ExportCase("gmp_conv3d", lambda: keras_lcw.GmPConv3D(2, 2, use_bias=False), (3, 3, 3, 2)),
+    ExportCase("input_mean_normalization", lambda: keras_lcw.InputMeanNormalization(), (7,)),
+    ExportCase("input_mean_normalization_2d", lambda: keras_lcw.InputMeanNormalization(axis=1), (3, 4, 4)),
 ]
 
 # Batch sizes of the reloaded calls: neither is the traced one (Keras traces
@@ -101,8 +108,6 @@ def test_tf_saved_model_reloads_without_keras_lcw(tmp_path):
 
 @pytest.mark.backends("torch")
 def test_torch_export_reloads_without_keras_lcw(tmp_path):
-    import torch
-
     import torch
 
     def export(model, path):

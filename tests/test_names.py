@@ -48,6 +48,7 @@ def _kernel(layer, shape):
         ("plain", keras.layers.Dense, False),
         ("lcw", keras_lcw.LCWDense, True),
         ("lcw_constraint", keras.layers.Dense, True),
+        ("gmp", keras_lcw.GmPDense, False),
     ],
 )
 def test_get_dense(name, cls, zero_sum):
@@ -62,16 +63,17 @@ def test_get_dense(name, cls, zero_sum):
 
 
 @pytest.mark.parametrize("rank", [1, 2, 3])
-@pytest.mark.parametrize("name", ["plain", "lcw", "lcw_constraint"])
+@pytest.mark.parametrize("name", ["plain", "lcw", "lcw_constraint", "gmp"])
 def test_get_conv(name, rank):
     layer = keras_lcw.layers.get_conv(name, rank, 3, 2, padding="same", kernel_initializer="he_normal")
     plain = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D, 3: keras.layers.Conv3D}[rank]
     assert isinstance(layer, plain)
-    assert (type(layer) is plain) == (name != "lcw")
+    assert (type(layer) is plain) == (name in ("plain", "lcw_constraint"))
+    assert isinstance(layer, keras_lcw.layers.gmp.GeometricKernel) == (name == "gmp")
     assert (layer.filters, layer.kernel_size, layer.padding) == (3, (2,) * rank, "same")
     kernel = _kernel(layer, (4,) * rank + (2,))
     sums = kernel.reshape(-1, 3).sum(axis=0)
-    assert np.allclose(sums, 0.0, atol=1e-5) == (name != "plain")
+    assert np.allclose(sums, 0.0, atol=1e-5) == (name in ("lcw", "lcw_constraint"))
 
 
 def test_lcw_constraint_keeps_base_initializer():

@@ -38,10 +38,13 @@ def test_dense_builds_each_parameterization():
         "plain": keras.layers.Dense,
         "lcw": keras_lcw.LCWDense,
         "lcw_constraint": keras.layers.Dense,
+        "gmp": keras_lcw.GmPDense,
     }
     for name, cls in expected.items():
         hp = _hp(**{"h/parameterization": name, "h/activation": "tanh"})
-        layer = tuning.dense(hp, 6, prefix="h", activations=("relu", "tanh"), use_bias=False, name="h")
+        layer = tuning.dense(
+            hp, 6, prefix="h", parameterizations=tuple(expected), activations=("relu", "tanh"), use_bias=False, name="h"
+        )
         assert type(layer) is cls and layer.name == "h" and layer.units == 6
         assert layer.activation is keras.activations.tanh and not layer.use_bias
         assert isinstance(layer.kernel_constraint, keras_lcw.LCWConstraint) == (name == "lcw_constraint")

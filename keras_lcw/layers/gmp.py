@@ -4,6 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_lcw import cloning
 from keras_lcw.layers import reparameterized
 from keras_lcw.numerics import hyperspherical
 
@@ -227,6 +228,80 @@ class GeometricKernel(reparameterized.ReparameterizedKernel):
         if self.use_bias:
             weights.append(ops.convert_to_numpy(self.effective_bias()))
         return self.plain_class.from_config(self.plain_config()), weights
+
+    @classmethod
+    def converts_exactly(cls, layer):
+        """Whether a GmP layer can compute what the plain `layer` computes:
+        r * f(u . x + lambda) = f(w . x + b) with r = |w| >= 0 needs a
+        linear or positively homogeneous activation f."""
+        activation = layer.activation or keras.activations.linear
+        return activation in _POSITIVELY_HOMOGENEOUS
+
+    @classmethod
+    def from_plain(cls, layer):
+        """Returns `(layer, weights)`: the GmP counterpart of the plain
+        `layer` and the weights that make it compute exactly what `layer`
+        computes (to float rounding); `bake()` inverts it.
+
+        Raises for an activation other than linear, relu and leaky_relu
+        (`converts_exactly`), a bias constraint, a kernel constraint or LoRA.
+        """
+        cloning.check_convertible(
+            layer, cls.plain_class, f"{cls.__name__}.from_plain()"
+        )
+        if not cls.converts_exactly(layer):
+            name = getattr(layer.activation, "__name__", repr(layer.activation))
+            raise ValueError(
+                f"Layer '{layer.name}' has the activation {name!r}, which is "
+                "not positively homogeneous: no radius r, direction u and "
+                f"offset lambda make r * {name}(u . x + lambda) equal "
+                f"{name}(w . x + b), so {cls.__name__} would compute something "
+                "else. Only linear, relu and leaky_relu layers convert; leave "
+                "this one out of the conversion."
+            )
+        if layer.bias_constraint is not None:
+            raise ValueError(
+                f"Layer '{layer.name}' has bias_constraint="
+                f"{layer.bias_constraint!r}, which {cls.__name__} cannot keep: "
+                "its bias r * lambda is computed. Leave the layer out of the "
+                "conversion."
+            )
+        return super().from_plain(layer)
+
+    @classmethod
+    def weights_from_plain(cls, weights):
+        """Hyperspherical coordinates of each unit's kernel w and bias b:
+        the angles of w / |w| (for a fan-in of 1, its sign), r = |w| and
+        lambda = b / r, in `set_weights` order.
+
+        A unit with w = 0 gets r = 0, the angles of the first basis vector
+        and lambda = 0: exact when b = 0 (both layers output 0), refused
+        otherwise, as r * f(.) = 0 cannot be the constant f(b).
+        """
+        kernel, *bias = weights
+        units = kernel.shape[-1]
+        kernel = kernel.reshape(-1, units)
+        radius = np.linalg.norm(kernel.astype("float64"), axis=0)
+        zero = radius == 0
+        if bias and np.any(bias[0][zero] != 0):
+            raise ValueError(
+                f"{int(np.sum(zero & (bias[0] != 0)))} of the {units} units "
+                "have a zero kernel and a non-zero bias b: their output is "
+                "the constant f(b), which a GmP unit r * f(u . x + lambda) "
+                "with r = |w| = 0 cannot give. Leave the layer out of the "
+                "conversion, or give those units a non-zero kernel."
+            )
+        radius = radius.astype(kernel.dtype)
+        offset = [
+            (b / np.where(zero, 1.0, radius)).astype(b.dtype) for b in bias
+        ]
+        if kernel.shape[0] == 1:
+            # The sign of a zero kernel is +1, as at initialization; the
+            # non-trainable direction comes after the trainable weights.
+            sign = np.where(kernel[0] < 0, -1.0, 1.0).astype(kernel.dtype)
+            return offset + [radius, sign]
+        angles, _ = hyperspherical.to_hyperspherical(kernel)
+        return [ops.convert_to_numpy(angles)] + offset + [radius]
 
 
 _GMP_DOC = """{summary}

@@ -5,7 +5,9 @@ layer to its counterpart: both look layers up here. A parameterization is a
 name and one builder per layer kind: `"dense"`, or the convolution rank 1, 2
 or 3. A builder is called like the Keras layer it stands for; the builders of
 every name but "plain" also offer `from_plain(layer) -> (layer, weights)`,
-which `convert` uses. A new parameterization is one more entry in
+which `convert` uses, and may offer `converts_exactly(layer) -> bool` when
+their map is exact for some plain layers only (GmP: linear and positively
+homogeneous activations). A new parameterization is one more entry in
 `PARAMETERIZATIONS`.
 """
 
@@ -15,6 +17,7 @@ from keras import ops
 from keras_lcw import cloning
 from keras_lcw.constraints import LCWConstraint
 from keras_lcw.initializers import LCWInitializer
+from keras_lcw.layers import gmp
 from keras_lcw.layers import lcw
 
 # The Keras layers every parameterization has a counterpart of.
@@ -94,6 +97,12 @@ PARAMETERIZATIONS = {
         kind: ZeroSumConstrained(plain_class)
         for kind, plain_class in PLAIN_CLASSES.items()
     },
+    "gmp": {
+        "dense": gmp.GmPDense,
+        1: gmp.GmPConv1D,
+        2: gmp.GmPConv2D,
+        3: gmp.GmPConv3D,
+    },
 }
 
 
@@ -112,14 +121,15 @@ def get_dense(parameterization, units, **kwargs):
 
     Args:
         parameterization: "plain" (`keras.layers.Dense`), "lcw"
-            (`keras_lcw.LCWDense`) or "lcw_constraint" (`keras.layers.Dense`
-            with `LCWConstraint` and `LCWInitializer`).
+            (`keras_lcw.LCWDense`), "lcw_constraint" (`keras.layers.Dense`
+            with `LCWConstraint` and `LCWInitializer`) or "gmp"
+            (`keras_lcw.GmPDense`, whose activation defaults to relu).
         units: the number of output units.
         **kwargs: the other arguments of the layer.
 
     Example:
 
-    >>> for name in ("plain", "lcw", "lcw_constraint"):
+    >>> for name in ("plain", "lcw", "lcw_constraint", "gmp"):
     ...     layer = keras_lcw.layers.get_dense(name, 32, activation="relu")
     """
     return builder(parameterization, "dense")(units, **kwargs)
@@ -130,8 +140,9 @@ def get_conv(parameterization, rank, filters, kernel_size, **kwargs):
 
     Args:
         parameterization: "plain" (`keras.layers.Conv{rank}D`), "lcw"
-            (`keras_lcw.LCWConv{rank}D`) or "lcw_constraint" (the Keras
-            convolution with `LCWConstraint` and `LCWInitializer`).
+            (`keras_lcw.LCWConv{rank}D`), "lcw_constraint" (the Keras
+            convolution with `LCWConstraint` and `LCWInitializer`) or "gmp"
+            (`keras_lcw.GmPConv{rank}D`, whose activation defaults to relu).
         rank: 1, 2 or 3.
         filters, kernel_size, **kwargs: the arguments of the layer.
 
