@@ -21,10 +21,10 @@ import time
 import keras
 import matplotlib
 import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 import keras_lcw
+from common import EpochLine
+from common import load_digits
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -61,19 +61,6 @@ def layer_moments(activation, depth, width, seed, x, y):
     return stats["forward_second_moment"], stats["backward_second_moment"]
 
 
-class EpochLine(keras.callbacks.Callback):
-    def __init__(self, name, epochs):
-        super().__init__()
-        self.name, self.epochs = name, epochs
-
-    def on_epoch_end(self, epoch, logs=None):
-        print(
-            f"{self.name:<20} epoch {epoch + 1:>3}/{self.epochs}  loss {logs['loss']:.4f}  "
-            f"acc {logs['accuracy']:.3f}  val_acc {logs['val_accuracy']:.3f}",
-            flush=True,
-        )
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20)
@@ -83,13 +70,8 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default="outputs")
     args = parser.parse_args()
-    digits = load_digits()
-    x = (digits.data / 16.0).astype("float32")
     # Standardized pixels: the first layer then sees unit second moments.
-    x = (x - x.mean(0)) / (x.std(0) + 1e-3)
-    x_train, x_val, y_train, y_val = train_test_split(
-        x, digits.target, train_size=1400, random_state=args.seed, stratify=digits.target
-    )
+    x_train, x_val, y_train, y_val = load_digits(args.seed, standardize=True)
     moments, results = {}, {}
     for name, activation in VARIANTS.items():
         moments[name] = layer_moments(activation, args.depth, args.width, args.seed, x_train[:256], y_train[:256])

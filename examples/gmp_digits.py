@@ -17,20 +17,13 @@ import time
 
 import keras
 import matplotlib
-import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 import keras_lcw
+from common import EpochLine
+from common import load_digits
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-
-
-def load(seed):
-    digits = load_digits()
-    x = (digits.images / 16.0).astype("float32")[..., None]
-    return train_test_split(x, digits.target, train_size=1400, random_state=seed, stratify=digits.target)
 
 
 def build(method):
@@ -48,19 +41,6 @@ def build(method):
     return keras.Sequential(layers)
 
 
-class EpochLine(keras.callbacks.Callback):
-    def __init__(self, label):
-        super().__init__()
-        self.label = label
-
-    def on_epoch_end(self, epoch, logs=None):
-        print(
-            f"  {self.label} epoch {epoch + 1}: loss {logs['loss']:.4f} "
-            f"val_loss {logs['val_loss']:.4f} val_acc {logs['val_accuracy']:.3f}",
-            flush=True,
-        )
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=30)
@@ -69,8 +49,10 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default="outputs")
     args = parser.parse_args()
+    if args.epochs < 2:
+        parser.error("--epochs must be at least 2: the table reports the largest training loss after epoch 1")
     os.makedirs(args.output, exist_ok=True)
-    x_train, x_val, y_train, y_val = load(args.seed)
+    x_train, x_val, y_train, y_val = load_digits(args.seed, images=True)
 
     runs = [(method, scale) for scale in (1, 10) for method in ("standard", "GmP")]
     histories, results = {}, []
@@ -83,7 +65,7 @@ def main():
         start = time.time()
         history = model.fit(
             x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
-            validation_data=(x_val, y_val), verbose=0, callbacks=[EpochLine(label)],
+            validation_data=(x_val, y_val), verbose=0, callbacks=[EpochLine(label, args.epochs)],
         ).history
         histories[label] = history
         results.append((method, lr, history, time.time() - start))

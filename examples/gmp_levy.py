@@ -20,6 +20,7 @@ import matplotlib
 import numpy as np
 
 import keras_lcw
+from common import EpochLine
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -63,19 +64,6 @@ def build(method):
     return keras.Sequential(layers + [keras.layers.Dense(1)], name=method.replace(" ", ""))
 
 
-class EpochLine(keras.callbacks.Callback):
-    """Prints one line every `every` epochs."""
-
-    def __init__(self, label, every):
-        super().__init__()
-        self.label, self.every = label, every
-
-    def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every == 0:
-            lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-            print(f"  {self.label} epoch {epoch + 1}: loss {logs['loss']:.4f} lr {lr:.0e}", flush=True)
-
-
 def train(method, lr, data, seed, epochs, steps_per_epoch):
     x_train, y_train, x_test, y_test = data
     keras.utils.set_random_seed(seed)
@@ -94,7 +82,7 @@ def train(method, lr, data, seed, epochs, steps_per_epoch):
         verbose=0,
         callbacks=[
             keras.callbacks.ReduceLROnPlateau("loss", factor=0.1, patience=5, min_lr=1e-6),
-            EpochLine(f"{method} seed {seed}", every=10),
+            EpochLine(f"{method} seed {seed}", epochs, every=10),
         ],
     )
     prediction = model.predict(x_test, verbose=0)

@@ -22,26 +22,16 @@ for Faster Training of Neural Networks", ECML PKDD 2019, arXiv:2403.13833.
 import argparse
 import json
 import os
-import time
 
 import keras
 import numpy as np
 
 import keras_lcw
+from common import EpochLine
+from common import load_digits
 
 MODELS = ("plain", "batchnorm", "lcw_constraint", "lcw_dense", "lcw_batchnorm")
 WIDTH = 100
-
-
-def load_digits(seed):
-    from sklearn.datasets import load_digits as sklearn_digits
-    from sklearn.model_selection import train_test_split
-
-    x, y = sklearn_digits(return_X_y=True)
-    x = (x / 16.0).astype("float32")
-    return train_test_split(
-        x, y.astype("int32"), train_size=1400, random_state=seed, stratify=y
-    )
 
 
 def hidden_layers(kind, depth):
@@ -87,33 +77,11 @@ def build_model(kind, depth, optimizer, learning_rate):
     return model
 
 
-class Progress(keras.callbacks.Callback):
-    """One line per `every` epochs, and the wall time of each epoch."""
-
-    def __init__(self, name, epochs, every):
-        super().__init__()
-        self.name, self.epochs, self.every = name, epochs, every
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)
-        if (epoch + 1) % self.every == 0 or epoch + 1 == self.epochs:
-            print(
-                f"  {self.name:15s} epoch {epoch + 1:3d}/{self.epochs}  "
-                f"loss {logs['loss']:.4f}  acc {logs['accuracy']:.3f}  "
-                f"val_acc {logs['val_accuracy']:.3f}",
-                flush=True,
-            )
-
-
 def run(kind, args, data):
     x_train, x_val, y_train, y_val = data
     keras.utils.set_random_seed(args.seed)
     model = build_model(kind, args.depth, args.optimizer, args.learning_rate)
-    progress = Progress(kind, args.epochs, args.log_every)
+    progress = EpochLine(kind, args.epochs, every=args.log_every)
     history = model.fit(
         x_train,
         y_train,

@@ -18,11 +18,10 @@ import time
 
 import keras
 import matplotlib
-import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 import keras_lcw
+from common import EpochLine
+from common import load_digits
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -37,12 +36,6 @@ VARIANTS = {
 }
 
 
-def load_data(seed):
-    digits = load_digits()
-    x = (digits.data / 16.0).astype("float32")
-    return train_test_split(x, digits.target, train_size=1400, random_state=seed, stratify=digits.target)
-
-
 def build(activation, depth, width):
     model = keras.Sequential([keras.Input((64,))])
     for _ in range(depth):
@@ -50,19 +43,6 @@ def build(activation, depth, width):
         model.add(activation())
     model.add(keras.layers.Dense(10, activation="softmax"))
     return model
-
-
-class EpochLine(keras.callbacks.Callback):
-    def __init__(self, name, epochs):
-        super().__init__()
-        self.name, self.epochs = name, epochs
-
-    def on_epoch_end(self, epoch, logs=None):
-        print(
-            f"{self.name:<13} epoch {epoch + 1:>3}/{self.epochs}  loss {logs['loss']:.4f}  "
-            f"acc {logs['accuracy']:.3f}  val_acc {logs['val_accuracy']:.3f}",
-            flush=True,
-        )
 
 
 def main():
@@ -74,7 +54,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default="outputs")
     args = parser.parse_args()
-    x_train, x_val, y_train, y_val = load_data(args.seed)
+    x_train, x_val, y_train, y_val = load_digits(args.seed)
     results, curves = {}, {}
     for name, activation in VARIANTS.items():
         keras.utils.set_random_seed(args.seed)

@@ -20,8 +20,8 @@ import keras
 import keras_tuner
 import matplotlib
 import numpy as np
-from sklearn.datasets import load_digits
 
+from common import load_digits
 from keras_lcw import tuning
 
 matplotlib.use("Agg")
@@ -31,15 +31,6 @@ PARAMETERIZATIONS = ("plain", "lcw", "lcw_constraint")
 ACTIVATIONS = ("tanh", "sigmoid")
 NORMALIZATIONS = ("none", "anact", "linked")
 DEPTH, WIDTH = 4, 64
-
-
-def load_data(seed):
-    digits = load_digits()
-    x = (digits.data / 16.0).astype("float32")
-    y = digits.target.astype("int32")
-    order = np.random.default_rng(seed).permutation(len(x))
-    x, y = x[order], y[order]
-    return (x[:1400], y[:1400]), (x[1400:], y[1400:])
 
 
 def build(hp):
@@ -110,7 +101,8 @@ def main():
     parser.add_argument("--output", default="outputs/")
     args = parser.parse_args()
     keras.utils.set_random_seed(args.seed)
-    train, validation = load_data(args.seed)
+    x_train, x_val, y_train, y_val = load_digits(args.seed)
+    train, validation = (x_train, y_train), (x_val, y_val)
     directory = os.path.join(args.output, "tune_digits")
     shutil.rmtree(directory, ignore_errors=True)
     fit = dict(validation_data=validation, batch_size=64, verbose=2)

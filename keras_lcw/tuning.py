@@ -47,6 +47,21 @@ def _check_names(argument, values, lookup):
     return values
 
 
+def _declare_dense_choices(hp, prefix, parameterizations, activations):
+    """Checks the names; declares and returns the parameterization and
+    activation choices under `prefix`."""
+    parameterizations = _check_names(
+        "parameterizations",
+        parameterizations,
+        lambda value: registry.builder(value, "dense"),
+    )
+    activations = _check_names("activations", activations, keras.activations.get)
+    return (
+        hp.Choice(f"{prefix}/parameterization", list(parameterizations)),
+        hp.Choice(f"{prefix}/activation", list(activations)),
+    )
+
+
 def kernel_constraint(
     hp,
     name="kernel_constraint",
@@ -131,17 +146,9 @@ def dense(
     ...     model.compile("adam", "sparse_categorical_crossentropy")
     ...     return model
     """
-    parameterizations = _check_names(
-        "parameterizations",
-        parameterizations,
-        lambda value: registry.builder(value, "dense"),
+    parameterization, activation = _declare_dense_choices(
+        hp, prefix, parameterizations, activations
     )
-    activations = _check_names("activations", activations, keras.activations.get
-    )
-    parameterization = hp.Choice(
-        f"{prefix}/parameterization", list(parameterizations)
-    )
-    activation = hp.Choice(f"{prefix}/activation", list(activations))
     if constraint_values is not None and "plain" in parameterizations:
         with hp.conditional_scope(f"{prefix}/parameterization", ["plain"]):
             constraint = kernel_constraint(
@@ -201,21 +208,14 @@ def block(
     ...     model.compile("adam", "sparse_categorical_crossentropy")
     ...     return model
     """
-    parameterizations = _check_names(
-        "parameterizations",
-        parameterizations,
-        lambda value: registry.builder(value, "dense"),
-    )
-    activations = _check_names("activations", activations, keras.activations.get)
     normalizations = _check_names(
         "normalizations",
         normalizations,
         lambda value: activation_registry.get_layer(value, "linear"),
     )
-    parameterization = hp.Choice(
-        f"{prefix}/parameterization", list(parameterizations)
+    parameterization, activation = _declare_dense_choices(
+        hp, prefix, parameterizations, activations
     )
-    activation = hp.Choice(f"{prefix}/activation", list(activations))
     normalization = hp.Choice(f"{prefix}/normalization", list(normalizations))
     if (
         parameterization in _ZERO_SUM_PARAMETERIZATIONS

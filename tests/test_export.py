@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 
 import keras_lcw
-from tests.harness import BACKEND
 from tests.harness import perturb_variables
 from tests.harness import to_numpy
 

@@ -7,7 +7,6 @@ plain Keras layer either are listed in `UNSUPPORTED` and expected to fail, so
 that a converter release that lifts the limitation shows up.
 """
 
-import keras
 import numpy as np
 import pytest
 

@@ -57,51 +57,62 @@ def _exp_left(x, slope_right, alpha):
     return ops.where(x > 0, slope_right, alpha * ops.exp(ops.minimum(x, 0.0)))
 
 
-_DERIVATIVES = {
-    keras.activations.linear: ops.ones_like,
-    keras.activations.relu: _positive,
-    keras.activations.leaky_relu: lambda x: ops.where(x > 0, 1.0, 0.2),
-    keras.activations.relu6: lambda x: _inside(x, 0.0, 6.0),
-    keras.activations.elu: lambda x: _exp_left(x, 1.0, 1.0),
-    keras.activations.selu: lambda x: _SELU_SCALE
+_DERIVATIVES_BY_NAME = {
+    "linear": ops.ones_like,
+    "relu": _positive,
+    "leaky_relu": lambda x: ops.where(x > 0, 1.0, 0.2),
+    "relu6": lambda x: _inside(x, 0.0, 6.0),
+    "elu": lambda x: _exp_left(x, 1.0, 1.0),
+    "selu": lambda x: _SELU_SCALE
     * _exp_left(x, 1.0, _SELU_ALPHA),
-    keras.activations.celu: lambda x: _exp_left(x, 1.0, 1.0),
-    keras.activations.gelu: _gelu_derivative,
-    keras.activations.silu: _silu_derivative,
-    keras.activations.mish: _mish_derivative,
-    keras.activations.tanh: lambda x: 1.0 - ops.square(ops.tanh(x)),
-    keras.activations.sigmoid: _sigmoid_derivative,
-    keras.activations.hard_sigmoid: lambda x: _inside(x, -3.0, 3.0) / 6.0,
-    keras.activations.hard_silu: lambda x: ops.where(
+    "celu": lambda x: _exp_left(x, 1.0, 1.0),
+    "gelu": _gelu_derivative,
+    "silu": _silu_derivative,
+    "mish": _mish_derivative,
+    "tanh": lambda x: 1.0 - ops.square(ops.tanh(x)),
+    "sigmoid": _sigmoid_derivative,
+    "hard_sigmoid": lambda x: _inside(x, -3.0, 3.0) / 6.0,
+    "hard_silu": lambda x: ops.where(
         x < -3.0, 0.0, ops.where(x > 3.0, 1.0, x / 3.0 + 0.5)
     ),
-    keras.activations.softplus: ops.sigmoid,
-    keras.activations.softsign: lambda x: 1.0 / ops.square(1.0 + ops.abs(x)),
-    keras.activations.log_sigmoid: lambda x: ops.sigmoid(-x),
-    keras.activations.exponential: ops.exp,
-    keras.activations.sparse_plus: lambda x: ops.clip(0.5 * (x + 1.0), 0.0, 1.0),
-    keras.activations.squareplus: lambda x: 0.5
+    "softplus": ops.sigmoid,
+    "softsign": lambda x: 1.0 / ops.square(1.0 + ops.abs(x)),
+    "log_sigmoid": lambda x: ops.sigmoid(-x),
+    "exponential": ops.exp,
+    "sparse_plus": lambda x: ops.clip(0.5 * (x + 1.0), 0.0, 1.0),
+    "squareplus": lambda x: 0.5
     * (1.0 + x / ops.sqrt(ops.square(x) + 4.0)),
-    keras.activations.sparse_sigmoid: lambda x: 0.5 * _inside(x, -1.0, 1.0),
-    keras.activations.soft_shrink: lambda x: 1.0 - _inside(x, -0.5, 0.5),
-    keras.activations.hard_shrink: lambda x: 1.0 - _inside(x, -0.5, 0.5),
-    keras.activations.hard_tanh: lambda x: _inside(x, -1.0, 1.0),
-    keras.activations.tanh_shrink: lambda x: ops.square(ops.tanh(x)),
+    "sparse_sigmoid": lambda x: 0.5 * _inside(x, -1.0, 1.0),
+    "soft_shrink": lambda x: 1.0 - _inside(x, -0.5, 0.5),
+    "hard_shrink": lambda x: 1.0 - _inside(x, -0.5, 0.5),
+    "hard_tanh": lambda x: _inside(x, -1.0, 1.0),
+    "tanh_shrink": lambda x: ops.square(ops.tanh(x)),
 }
 
 # Built-ins that mix entries along an axis or need arguments without
 # defaults: a per-entry derivative does not describe them.
-_NOT_ELEMENTWISE = (
-    keras.activations.softmax,
-    keras.activations.log_softmax,
-    keras.activations.sparsemax,
-    keras.activations.glu,
-    keras.activations.threshold,
+_NOT_ELEMENTWISE_NAMES = (
+    "softmax", "log_softmax", "sparsemax", "glu", "threshold",
+)
+
+# Keyed by the installed Keras's functions; older releases lack some names.
+_DERIVATIVES = {
+    getattr(keras.activations, name): derivative
+    for name, derivative in _DERIVATIVES_BY_NAME.items()
+    if hasattr(keras.activations, name)
+}
+_NOT_ELEMENTWISE = tuple(
+    getattr(keras.activations, name)
+    for name in _NOT_ELEMENTWISE_NAMES
+    if hasattr(keras.activations, name)
 )
 
 # Every name `keras.activations.get` resolves to an entry of the table.
 BUILT_IN_NAMES = tuple(
-    sorted({fn.__name__ for fn in _DERIVATIVES} | {"swish", "hard_swish"})
+    sorted(
+        {fn.__name__ for fn in _DERIVATIVES}
+        | {n for n in ("swish", "hard_swish") if hasattr(keras.activations, n)}
+    )
 )
 
 

@@ -58,17 +58,6 @@ class _InitialDecomposition:
         return parts
 
 
-class _EffectiveRegularizer:
-    """Applies a regularizer to a weight computed from several variables."""
-
-    def __init__(self, regularizer, weight_fn):
-        self.regularizer = regularizer
-        self.weight_fn = weight_fn
-
-    def __call__(self, variable):
-        return self.regularizer(self.weight_fn())
-
-
 class GeometricKernel(reparameterized.ReparameterizedKernel):
     """The GmP reparameterization, shared by GmPDense and GmPConvND.
 
@@ -123,7 +112,7 @@ class GeometricKernel(reparameterized.ReparameterizedKernel):
                 name="offset",
                 shape=(units,),
                 initializer=initial.part("offset"),
-                regularizer=self._effective_regularizer(
+                regularizer=reparameterized.effective_regularizer(
                     self.bias_regularizer, self.effective_bias
                 ),
                 dtype=self.dtype,
@@ -135,19 +124,13 @@ class GeometricKernel(reparameterized.ReparameterizedKernel):
             name="radius",
             shape=(units,),
             initializer=initial.part("radius"),
-            regularizer=self._effective_regularizer(
+            regularizer=reparameterized.effective_regularizer(
                 self.kernel_regularizer, self.effective_kernel
             ),
             dtype=self.dtype,
             autocast=False,
         )
         self.built = True
-
-    @staticmethod
-    def _effective_regularizer(regularizer, weight_fn):
-        if regularizer is None:
-            return None
-        return _EffectiveRegularizer(regularizer, weight_fn)
 
     def unit_kernel(self):
         """The unit-norm directions u, in the kernel's shape and the

@@ -25,21 +25,6 @@ class _CoordinatesInitializer(keras.initializers.Initializer):
         return zero_sum.zero_sum_to_coordinates(kernel)
 
 
-class _EffectiveKernelRegularizer(keras.regularizers.Regularizer):
-    """Applies a kernel regularizer to the kernel computed from coordinates.
-
-    Attached to the variable only, never serialized: the layer's config keeps
-    the user's `kernel_regularizer`.
-    """
-
-    def __init__(self, regularizer, kernel_fn):
-        self.regularizer = regularizer
-        self.kernel_fn = kernel_fn
-
-    def __call__(self, coordinates):
-        return self.regularizer(self.kernel_fn(coordinates))
-
-
 class ZeroSumKernel(reparameterized.ReparameterizedKernel):
     """The LCW reparameterization, shared by LCWDense and LCWConvND.
 
@@ -70,11 +55,9 @@ class ZeroSumKernel(reparameterized.ReparameterizedKernel):
                 f"kernel would have shape {kernel_shape}."
             )
         self._kernel_shape = tuple(kernel_shape)
-        regularizer = None
-        if self.kernel_regularizer is not None:
-            regularizer = _EffectiveKernelRegularizer(
-                self.kernel_regularizer, self._kernel_from
-            )
+        regularizer = reparameterized.effective_regularizer(
+            self.kernel_regularizer, self.effective_kernel
+        )
         self.kernel_coordinates = self.add_weight(
             name="kernel_coordinates",
             shape=(fan_in - 1, kernel_shape[-1]),

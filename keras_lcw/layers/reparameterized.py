@@ -29,6 +29,30 @@ _UNSUPPORTED_ARGUMENTS = {
 }
 
 
+class EffectiveWeightRegularizer(keras.regularizers.Regularizer):
+    """Applies a regularizer to a weight computed from the layer's variables.
+
+    Attached to one stored variable (Keras regularizes variables), it ignores
+    that variable's value and regularizes `weight_fn()`, which reads the
+    current values of every variable it needs. Never serialized: the layer's
+    config keeps the user's regularizer.
+    """
+
+    def __init__(self, regularizer, weight_fn):
+        self.regularizer = regularizer
+        self.weight_fn = weight_fn
+
+    def __call__(self, variable):
+        return self.regularizer(self.weight_fn())
+
+
+def effective_regularizer(regularizer, weight_fn):
+    """`EffectiveWeightRegularizer(regularizer, weight_fn)`, or None."""
+    if regularizer is None:
+        return None
+    return EffectiveWeightRegularizer(regularizer, weight_fn)
+
+
 def check_unsupported_arguments(layer_name, kwargs):
     """Raises for keyword arguments a reparameterized layer cannot honour."""
     for argument, reason in _UNSUPPORTED_ARGUMENTS.items():

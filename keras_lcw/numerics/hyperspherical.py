@@ -32,18 +32,7 @@ over the remaining axes, one column per output unit. They are pure
 
 from keras import ops
 
-
-def _check_length(name, length, minimum):
-    if length is None:
-        raise ValueError(
-            f"`{name}` needs a known length along axis 0; received a dynamic "
-            "dimension."
-        )
-    if length < minimum:
-        raise ValueError(
-            f"`{name}` needs at least {minimum} entries along axis 0; "
-            f"received {length}."
-        )
+from keras_lcw.numerics.checks import check_axis0_length
 
 
 def _prefix_product(x):
@@ -74,7 +63,7 @@ def to_cartesian(angles):
     the angles. Gradients are exact for all angles, including 0 and pi.
     """
     angles = ops.convert_to_tensor(angles)
-    _check_length("angles", angles.shape[0], 1)
+    check_axis0_length("angles", angles.shape[0], 1)
     trailing = tuple(angles.shape[1:])
     flat = ops.reshape(angles, (angles.shape[0], -1))
     ones = ops.ones_like(flat[:1])
@@ -96,7 +85,7 @@ def to_hyperspherical(vectors):
     gets the angles of the first basis vector and radius 0.
     """
     vectors = ops.convert_to_tensor(vectors)
-    _check_length("vectors", vectors.shape[0], 2)
+    check_axis0_length("vectors", vectors.shape[0], 2)
     trailing = tuple(vectors.shape[1:])
     flat = ops.reshape(vectors, (vectors.shape[0], -1))
     # Dividing by the largest magnitude keeps the squares from overflowing

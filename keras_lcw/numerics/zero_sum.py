@@ -28,18 +28,7 @@ import math
 
 from keras import ops
 
-
-def _check_length(name, length, minimum):
-    if length is None:
-        raise ValueError(
-            f"`{name}` needs a known length along axis 0; received a dynamic "
-            "dimension."
-        )
-    if length < minimum:
-        raise ValueError(
-            f"`{name}` needs at least {minimum} entries along axis 0; "
-            f"received {length}."
-        )
+from keras_lcw.numerics.checks import check_axis0_length
 
 
 def basis_constants(m):
@@ -54,7 +43,7 @@ def coordinates_to_zero_sum(coordinates):
     Every slice `result[:, i, ...]` sums to zero (to float rounding).
     """
     coordinates = ops.convert_to_tensor(coordinates)
-    _check_length("coordinates", coordinates.shape[0], 1)
+    check_axis0_length("coordinates", coordinates.shape[0], 1)
     c, inv_root = basis_constants(coordinates.shape[0] + 1)
     total = ops.sum(coordinates, axis=0, keepdims=True)
     return ops.concatenate(
@@ -70,7 +59,7 @@ def zero_sum_to_coordinates(weights):
     (the mean along axis 0 is discarded).
     """
     weights = ops.convert_to_tensor(weights)
-    _check_length("weights", weights.shape[0], 2)
+    check_axis0_length("weights", weights.shape[0], 2)
     c, inv_root = basis_constants(weights.shape[0])
     head, last = weights[:-1], weights[-1:]
     head_total = ops.sum(head, axis=0, keepdims=True)
