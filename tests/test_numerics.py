@@ -44,6 +44,17 @@ def test_round_trip_and_norm_in_float32():
     )
 
 
+def test_transpose_along_the_last_axis_maps_rows():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(4, 2, 9)).astype("float32")
+    v = rng.normal(size=(8, 5)).astype("float32")
+    rows = to_numpy(zero_sum.zero_sum_to_coordinates(x, axis=-1))
+    kernel = to_numpy(zero_sum.coordinates_to_zero_sum(v))
+    np.testing.assert_allclose(rows @ v, x @ kernel, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="axis"):
+        zero_sum.zero_sum_to_coordinates(x, axis=1)
+
+
 def test_too_short_inputs_are_refused():
     with pytest.raises(ValueError, match="at least 2 entries"):
         zero_sum.zero_sum_to_coordinates(np.ones((1, 3)))

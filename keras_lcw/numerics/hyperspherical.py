@@ -32,7 +32,7 @@ over the remaining axes, one column per output unit. They are pure
 
 from keras import ops
 
-from keras_lcw.numerics.checks import check_axis0_length
+from keras_lcw.numerics.checks import check_axis_length
 
 
 def _prefix_product(x):
@@ -63,7 +63,7 @@ def to_cartesian(angles):
     the angles. Gradients are exact for all angles, including 0 and pi.
     """
     angles = ops.convert_to_tensor(angles)
-    check_axis0_length("angles", angles.shape[0], 1)
+    check_axis_length("angles", angles.shape[0], 1)
     trailing = tuple(angles.shape[1:])
     flat = ops.reshape(angles, (angles.shape[0], -1))
     ones = ops.ones_like(flat[:1])
@@ -85,7 +85,7 @@ def to_hyperspherical(vectors):
     gets the angles of the first basis vector and radius 0.
     """
     vectors = ops.convert_to_tensor(vectors)
-    check_axis0_length("vectors", vectors.shape[0], 2)
+    check_axis_length("vectors", vectors.shape[0], 2)
     trailing = tuple(vectors.shape[1:])
     flat = ops.reshape(vectors, (vectors.shape[0], -1))
     # Dividing by the largest magnitude keeps the squares from overflowing

@@ -28,7 +28,7 @@ import math
 
 from keras import ops
 
-from keras_lcw.numerics.checks import check_axis0_length
+from keras_lcw.numerics.checks import check_axis_length
 
 
 def basis_constants(m):
@@ -43,7 +43,7 @@ def coordinates_to_zero_sum(coordinates):
     Every slice `result[:, i, ...]` sums to zero (to float rounding).
     """
     coordinates = ops.convert_to_tensor(coordinates)
-    check_axis0_length("coordinates", coordinates.shape[0], 1)
+    check_axis_length("coordinates", coordinates.shape[0], 1)
     c, inv_root = basis_constants(coordinates.shape[0] + 1)
     total = ops.sum(coordinates, axis=0, keepdims=True)
     return ops.concatenate(
@@ -51,16 +51,23 @@ def coordinates_to_zero_sum(coordinates):
     )
 
 
-def zero_sum_to_coordinates(weights):
+def zero_sum_to_coordinates(weights, axis=0):
     """Maps `w` of shape `(m, ...)` to `B^T w` of shape `(m - 1, ...)`.
 
     For a zero-sum `w` this inverts `coordinates_to_zero_sum`; for any other
     `w` it gives the coordinates of its projection onto the zero-sum subspace
-    (the mean along axis 0 is discarded).
+    (the mean along `axis` is discarded). With `axis=-1` it maps rows
+    `x` of shape `(..., m)` to `x B` of shape `(..., m - 1)`, so that
+    `x @ (B v) == (x B) @ v`.
     """
     weights = ops.convert_to_tensor(weights)
-    check_axis0_length("weights", weights.shape[0], 2)
-    c, inv_root = basis_constants(weights.shape[0])
-    head, last = weights[:-1], weights[-1:]
-    head_total = ops.sum(head, axis=0, keepdims=True)
-    return head - c * head_total - inv_root * last
+    if axis not in (0, -1):
+        raise ValueError(f"`axis` must be 0 or -1; received axis={axis!r}.")
+    check_axis_length("weights", weights.shape[axis], 2, axis)
+    c, inv_root = basis_constants(weights.shape[axis])
+    if axis == 0:
+        head, last = weights[:-1], weights[-1:]
+    else:
+        head, last = weights[..., :-1], weights[..., -1:]
+    head_total = ops.sum(head, axis=axis, keepdims=True)
+    return head - (c * head_total + inv_root * last)
