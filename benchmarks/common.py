@@ -11,7 +11,7 @@ import numpy as np
 
 def parse_args(description):
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--repeats", type=int, default=30, help="timed steps per model")
+    parser.add_argument("--repeats", type=int, default=60, help="timed steps per model")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps per model")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
