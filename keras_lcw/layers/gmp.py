@@ -68,19 +68,11 @@ class GeometricKernel(reparameterized.ReparameterizedKernel):
     unit kernel and pass it to `_gmp_output`.
     """
 
-    def _init_gmp(self, kwargs):
-        """Validates the arguments shared by every GmP layer; returns kwargs."""
-        name = type(self).__name__
-        if kwargs.get("bias_constraint") is not None:
-            raise ValueError(
-                f"{name} does not accept `bias_constraint` (received "
-                f"bias_constraint={kwargs['bias_constraint']!r}): the bias "
-                "r * lambda is computed from the offset and the radius. Build "
-                "the model with it, then call keras_lcw.bake(model) to get "
-                "plain Keras layers that support it."
-            )
-        kwargs.pop("bias_constraint", None)
-        return reparameterized.check_unsupported_arguments(name, kwargs)
+    unsupported_arguments = {
+        **reparameterized.ReparameterizedKernel.unsupported_arguments,
+        "bias_constraint": "the bias r * lambda is computed from the offset "
+        "and the radius",
+    }
 
     def _build_gmp(self, kernel_shape):
         self._kernel_shape = tuple(kernel_shape)
@@ -176,41 +168,30 @@ class GeometricKernel(reparameterized.ReparameterizedKernel):
             outputs = self.activation(outputs)
         return outputs * self._per_unit(self.radius)
 
-    def bake(self):
-        """Returns the plain parent with kernel r*u and bias r*lambda.
-
-        Exact where `r * f(z) = f(r z)`: for a linear activation, and for a
-        positively homogeneous one (relu, leaky_relu) when every r >= 0.
-        Raises a ValueError naming the layer elsewhere.
-        """
-        if not self.built:
-            raise ValueError(
-                f"Layer '{self.name}' must be built before it can be baked."
-            )
+    def _check_bakeable(self):
+        """Raises unless `r * f(z) = f(r z)`: for a linear activation, and for
+        a positively homogeneous one (relu, leaky_relu) when every r >= 0."""
         activation = self.activation or keras.activations.linear
-        if activation is not keras.activations.linear:
-            name = getattr(activation, "__name__", repr(activation))
-            if activation not in _POSITIVELY_HOMOGENEOUS:
-                raise ValueError(
-                    f"{type(self).__name__} '{self.name}' cannot be baked "
-                    f"into a plain {self.plain_class.__name__}: its "
-                    f"activation {name!r} is not positively homogeneous, so "
-                    "r * act(u . x + lambda) is not act(w . x + b) for any "
-                    "w, b. Only linear, relu and leaky_relu layers bake."
-                )
-            radius = ops.convert_to_numpy(self.radius)
-            negative = int(np.sum(radius < 0))
-            if negative:
-                raise ValueError(
-                    f"{type(self).__name__} '{self.name}' cannot be baked "
-                    f"into a plain {self.plain_class.__name__}: {negative} "
-                    f"of its {radius.size} units have a negative radius r, "
-                    f"and r * {name}(z) equals {name}(r z) only for r >= 0."
-                )
-        weights = [ops.convert_to_numpy(self.effective_kernel())]
-        if self.use_bias:
-            weights.append(ops.convert_to_numpy(self.effective_bias()))
-        return self.plain_class.from_config(self.plain_config()), weights
+        if activation is keras.activations.linear:
+            return
+        name = getattr(activation, "__name__", repr(activation))
+        if not self.converts_exactly(self):
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' cannot be baked "
+                f"into a plain {self.plain_class.__name__}: its "
+                f"activation {name!r} is not positively homogeneous, so "
+                "r * act(u . x + lambda) is not act(w . x + b) for any "
+                "w, b. Only linear, relu and leaky_relu layers bake."
+            )
+        radius = ops.convert_to_numpy(self.radius)
+        negative = int(np.sum(radius < 0))
+        if negative:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' cannot be baked "
+                f"into a plain {self.plain_class.__name__}: {negative} "
+                f"of its {radius.size} units have a negative radius r, "
+                f"and r * {name}(z) equals {name}(r z) only for r >= 0."
+            )
 
     @classmethod
     def converts_exactly(cls, layer):
@@ -241,13 +222,6 @@ class GeometricKernel(reparameterized.ReparameterizedKernel):
                 f"{name}(w . x + b), so {cls.__name__} would compute something "
                 "else. Only linear, relu and leaky_relu layers convert; leave "
                 "this one out of the conversion."
-            )
-        if layer.bias_constraint is not None:
-            raise ValueError(
-                f"Layer '{layer.name}' has bias_constraint="
-                f"{layer.bias_constraint!r}, which {cls.__name__} cannot keep: "
-                "its bias r * lambda is computed. Leave the layer out of the "
-                "conversion."
             )
         return super().from_plain(layer)
 
@@ -359,7 +333,7 @@ class GmPDense(GeometricKernel, keras.layers.Dense):
     plain_class = keras.layers.Dense
 
     def __init__(self, units, activation="relu", **kwargs):
-        super().__init__(units, activation=activation, **self._init_gmp(kwargs))
+        super().__init__(units, activation=activation, **self._check_arguments(kwargs))
 
     def build(self, input_shape):
         input_dim = input_shape[-1]
@@ -385,7 +359,7 @@ class _GmPConv(GeometricKernel):
             kernel_size,
             *args,
             activation=activation,
-            **self._init_gmp(kwargs),
+            **self._check_arguments(kwargs),
         )
 
     def build(self, input_shape):

@@ -35,12 +35,6 @@ class ZeroSumKernel(reparameterized.ReparameterizedKernel):
 
     plain_class = None
 
-    def _init_lcw(self, kwargs):
-        """Validates the arguments shared by every LCW layer; returns kwargs."""
-        return reparameterized.check_unsupported_arguments(
-            type(self).__name__, kwargs
-        )
-
     def _resolved_kernel_initializer(self):
         if self.kernel_initializer is None:
             return lcw_initializers.scaled_initializer(self.activation)
@@ -73,13 +67,11 @@ class ZeroSumKernel(reparameterized.ReparameterizedKernel):
         self._add_bias(kernel_shape[-1])
         self.built = True
 
-    def _kernel_from(self, coordinates):
-        return ops.reshape(
-            zero_sum.coordinates_to_zero_sum(coordinates), self._kernel_shape
-        )
-
     def effective_kernel(self):
-        return self._kernel_from(self.kernel_coordinates)
+        return ops.reshape(
+            zero_sum.coordinates_to_zero_sum(self.kernel_coordinates),
+            self._kernel_shape,
+        )
 
     @classmethod
     def weights_from_plain(cls, weights):
@@ -176,7 +168,7 @@ class LCWDense(ZeroSumKernel, keras.layers.Dense):
             activation=activation,
             use_bias=use_bias,
             kernel_initializer=kernel_initializer,
-            **self._init_lcw(kwargs),
+            **self._check_arguments(kwargs),
         )
 
     def build(self, input_shape):
@@ -218,7 +210,7 @@ class _LCWConv(ZeroSumKernel):
             kernel_size,
             *args,
             kernel_initializer=kernel_initializer,
-            **self._init_lcw(kwargs),
+            **self._check_arguments(kwargs),
         )
 
     def build(self, input_shape):

@@ -53,9 +53,12 @@ def effective_regularizer(regularizer, weight_fn):
     return EffectiveWeightRegularizer(regularizer, weight_fn)
 
 
-def check_unsupported_arguments(layer_name, kwargs):
-    """Raises for keyword arguments a reparameterized layer cannot honour."""
-    for argument, reason in _UNSUPPORTED_ARGUMENTS.items():
+def check_unsupported_arguments(
+    layer_name, kwargs, unsupported=_UNSUPPORTED_ARGUMENTS
+):
+    """Raises for keyword arguments a reparameterized layer cannot honour
+    (`unsupported` maps each to the reason); returns the others."""
+    for argument, reason in unsupported.items():
         if kwargs.get(argument) is not None:
             raise ValueError(
                 f"{layer_name} does not accept `{argument}` "
@@ -109,6 +112,14 @@ class ReparameterizedKernel:
     """
 
     plain_class = None
+    # Arguments of the parent the layer refuses, with the reason.
+    unsupported_arguments = _UNSUPPORTED_ARGUMENTS
+
+    def _check_arguments(self, kwargs):
+        """Validates the constructor's keyword arguments; returns them."""
+        return check_unsupported_arguments(
+            type(self).__name__, kwargs, self.unsupported_arguments
+        )
 
     @property
     def kernel(self):
@@ -121,6 +132,15 @@ class ReparameterizedKernel:
     def effective_kernel(self):
         """The kernel the layer applies, in the variables' dtype."""
         raise NotImplementedError
+
+    def _check_bakeable(self):
+        """Raises a ValueError naming the layer where no plain layer computes
+        exactly what it computes; LCW layers always bake."""
+
+    def effective_bias(self):
+        """The bias the layer applies, in the variables' dtype; None without
+        bias."""
+        return self.bias
 
     def _add_bias(self, units):
         if self.use_bias:
@@ -167,9 +187,10 @@ class ReparameterizedKernel:
             raise ValueError(
                 f"Layer '{self.name}' must be built before it can be baked."
             )
+        self._check_bakeable()
         weights = [ops.convert_to_numpy(self.effective_kernel())]
         if self.use_bias:
-            weights.append(ops.convert_to_numpy(self.bias))
+            weights.append(ops.convert_to_numpy(self.effective_bias()))
         return self.plain_class.from_config(self.plain_config()), weights
 
     @classmethod
@@ -192,7 +213,7 @@ class ReparameterizedKernel:
             layer, cls.plain_class, f"{cls.__name__}.from_plain()"
         )
         config = cloning.plain_config(layer)
-        for argument, reason in _UNSUPPORTED_ARGUMENTS.items():
+        for argument, reason in cls.unsupported_arguments.items():
             if config.get(argument):
                 raise ValueError(
                     f"Layer '{layer.name}' has {argument}="
