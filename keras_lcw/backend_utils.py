@@ -45,18 +45,20 @@ def value_and_elementwise_derivative(fn, x):
     )
 
 
-def batch_moments(x, axes, synchronized=False):
-    """Returns the mean and variance of `x` over `axes`: batch statistics.
+def batch_mean(x, axes, synchronized=False):
+    """The mean of `x` over `axes`: a batch statistic.
 
     With `synchronized=True` on the TensorFlow backend, inside a
     `tf.distribute` replica context, the sums are all-reduced across
-    replicas, so every replica gets the statistics of the global batch (as
-    `keras.layers.BatchNormalization(synchronized=True)`); outside one it is
-    the plain local moments. On JAX, `keras.distribution` runs one program
-    over the global (sharded) batch, so the moments are global whatever the
-    flag, and `keras.ops.moments` refuses the flag there: it is dropped. On
-    PyTorch Keras has no multi-replica training, so there is nothing to
-    synchronize and the flag is dropped too.
+    replicas (through `keras.ops.moments`, as
+    `keras.layers.BatchNormalization(synchronized=True)` does), so every
+    replica gets the mean of the global batch; outside one it is the local
+    mean. On JAX, `keras.distribution` runs one program over the global
+    (sharded) batch, so the mean is global whatever the flag; on PyTorch
+    Keras has no multi-replica training. On both the flag changes nothing,
+    and the mean is a plain `keras.ops.mean`, as it is without the flag.
     """
-    synchronized = synchronized and keras.backend.backend() == "tensorflow"
-    return ops.moments(x, axes, synchronized=synchronized)
+    if synchronized and keras.backend.backend() == "tensorflow":
+        mean, _ = ops.moments(x, axes, synchronized=True)
+        return mean
+    return ops.mean(x, axis=axes)

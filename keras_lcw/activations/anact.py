@@ -78,7 +78,7 @@ class ANAct(keras.layers.Layer):
             default, False, has each replica use its own slice's ratios. On
             JAX, `keras.distribution` computes global statistics either way;
             on PyTorch the flag has no effect
-            (`keras_lcw.backend_utils.batch_moments`).
+            (`keras_lcw.backend_utils.batch_mean`).
         epsilon: a positive number added to `rho * rho'` and to `E[x^2]`,
             which keeps `s` finite for units whose output and derivative are
             both zero.
@@ -198,13 +198,14 @@ class ANAct(keras.layers.Layer):
     def _batch_moments(self, x, fx, dfx):
         """`E[x^2], E[f(x)^2], E[f'(x)^2]` over the reduction axes (across
         replicas when `synchronized`), with no gradient."""
-        squares = ops.square(ops.stack([x, fx, dfx]))
-        means, _ = backend_utils.batch_moments(
-            squares,
-            [a + 1 for a in self._reduction_axes],
-            synchronized=self.synchronized,
-        )
-        return [ops.stop_gradient(means[i]) for i in range(3)]
+        return [
+            ops.stop_gradient(
+                backend_utils.batch_mean(
+                    ops.square(t), self._reduction_axes, self.synchronized
+                )
+            )
+            for t in (x, fx, dfx)
+        ]
 
     def call(self, inputs, training=None):
         if not self.adaptive:

@@ -134,22 +134,14 @@ class InputMeanNormalization(keras.layers.Layer):
         shape[self.axis] = -1
         return ops.reshape(mean, shape)
 
-    def _batch_mean(self, inputs):
-        """The mean of `inputs` over the batch and spatial axes, per feature.
-
-        The one place that sees the batch.
-        """
-        mean, _ = backend_utils.batch_moments(
-            inputs, self._reduction_axes, synchronized=self.synchronized
-        )
-        return mean
-
     def call(self, inputs, training=None):
         compute_dtype = keras.backend.result_type(inputs.dtype, "float32")
         inputs = ops.cast(inputs, compute_dtype)
         moving_mean = ops.cast(self.moving_mean, compute_dtype)
         if training and self.trainable:
-            mean = self._batch_mean(inputs)
+            mean = backend_utils.batch_mean(
+                inputs, self._reduction_axes, synchronized=self.synchronized
+            )
             self.moving_mean.assign(
                 ops.cast(
                     moving_mean * self.momentum + mean * (1.0 - self.momentum),
