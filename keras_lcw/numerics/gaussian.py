@@ -73,6 +73,7 @@ def second_moments(activation, derivative=None):
     )
 
 
-def derivative_second_moment(activation):
-    """E[f'(z)^2] for z ~ N(0, 1): the backward gain of the activation."""
-    return second_moments(activation)[1]
+def derivative_second_moment(activation, derivative=None):
+    """E[f'(z)^2] for z ~ N(0, 1): the backward gain of the activation
+    (arguments as for `activation_values`)."""
+    return second_moments(activation, derivative)[1]
