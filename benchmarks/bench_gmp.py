@@ -7,14 +7,17 @@ Conv2D (3x3, 64 -> 64 on 32x32 inputs, batch 32), both with relu. Ratios are
 GmP / plain (median step times; min and max of the per-step ratios).
 
 Where GmP's extra time goes: the hyperspherical map computes a sine and a
-cosine of every angle (fan_in - 1 per unit) and a prefix product of the
-sines, forward and backward, on every step. For a Dense layer that is about
-a million transcendentals against a matmul of 256 multiply-adds per weight:
-XLA on CPU (the JAX backend) evaluates sin and cos about ten times slower than
-exp, and on TensorFlow and PyTorch the backward pass of the prefix product
-(about ten levels of slices and products over a million entries) dominates.
+cosine of every angle (fan_in - 1 per unit), a pairwise prefix product of the
+sines forward and a pairwise suffix sum backward, every step: for this Dense
+layer about a million angles, against a matmul of 256 multiply-adds per
+weight. On JAX, XLA fuses the map (its sines and cosines are one polynomial)
+into a few loops. TensorFlow on CPU (Keras compiles with XLA only when an
+accelerator is present) and PyTorch run it op by op: on PyTorch a step
+launches about 90 separate kernels over the angles, the copies of the
+pairwise scans' interleaving alone costing about as much as sin and cos.
 A convolution reuses every weight at each of its 32 x 32 positions, so the
-map's cost is spread over far more arithmetic.
+map's cost is spread over far more arithmetic; what remains there is the
+elementwise r * act(. + lambda) over the output.
 """
 
 import keras

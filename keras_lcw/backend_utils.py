@@ -1,12 +1,16 @@
 """The only backend-specific code in keras_lcw.
 
 `keras.ops` has no gradient transform, so the derivative of an arbitrary
-elementwise activation needs each backend's automatic differentiation; and
-what a batch is under distribution differs between backends.
+elementwise activation needs each backend's automatic differentiation; what
+a batch is under distribution differs between backends; which of two
+`keras.ops` ways to compute sines and cosines is faster depends on whether
+the backend compiles its elementwise code with XLA; and a custom gradient
+does not survive PyTorch's ONNX export.
 """
 
 import keras
 from keras import ops
+
 
 
 def value_and_elementwise_derivative(fn, x):
@@ -62,3 +66,41 @@ def batch_mean(x, axes, synchronized=False):
         mean, _ = ops.moments(x, axes, synchronized=True)
         return mean
     return ops.mean(x, axis=axes)
+
+
+def sin_cos(x):
+    """Returns `(sin x, cos x)` elementwise.
+
+    On JAX, which compiles everything with XLA, for float32 and narrower:
+    one polynomial evaluation (`keras_lcw.numerics.trigonometry.sin_cos`,
+    within 1e-7 of the exact values), which XLA fuses into the loops around
+    it, where on CPU its own `sin` and `cos` run about ten times slower.
+    Elsewhere `ops.sin` and `ops.cos`: PyTorch, and TensorFlow as Keras runs
+    it on CPU (without XLA), run each op on its own, and there the dozen
+    ops of the polynomial cost more than their vectorized `sin` and `cos`.
+    Float64 gets them everywhere.
+    """
+    x = ops.convert_to_tensor(x)
+    if (
+        keras.backend.backend() == "jax"
+        and keras.backend.standardize_dtype(x.dtype) != "float64"
+    ):
+        # Imported here: keras_lcw.numerics imports this module.
+        from keras_lcw.numerics import trigonometry
+
+        return trigonometry.sin_cos(x)
+    return ops.sin(x), ops.cos(x)
+
+
+def custom_gradient(fn):
+    """`keras.ops.custom_gradient(fn)`, except on PyTorch, where it is `fn`'s
+    forward pass alone, left to autograd; so `fn`'s forward pass must be
+    differentiable, with the same gradient.
+
+    Keras runs a custom gradient on PyTorch as a `torch.autograd.Function`,
+    which the ONNX exporter cannot trace; and op by op, as PyTorch runs, a
+    written-out gradient saves no measurable time.
+    """
+    if keras.backend.backend() == "torch":
+        return lambda *args: fn(*args)[0]
+    return ops.custom_gradient(fn)

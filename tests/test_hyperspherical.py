@@ -102,8 +102,10 @@ def test_angle_ranges_and_zero_vector():
     np.testing.assert_allclose(to_numpy(radius), [np.sqrt(5.25), 0.0], rtol=1e-6)
 
 
-@pytest.mark.parametrize("n", [2, 8])
-@pytest.mark.parametrize("special", [0.0, np.pi], ids=["zero", "pi"])
+@pytest.mark.parametrize("n", [2, 8, 33])
+@pytest.mark.parametrize(
+    "special", [0.0, np.pi, 1e-30, -1e-25], ids=["zero", "pi", "tiny", "negative_tiny"]
+)
 def test_gradient_is_exact_where_a_sine_vanishes(n, special):
     rng = np.random.default_rng(n)
     angles = rng.uniform(0.3, 2.8, size=(n - 1, 3))
@@ -134,6 +136,34 @@ def test_gradient_is_exact_where_a_sine_vanishes(n, special):
     np.testing.assert_allclose(gradient, expected, atol=2e-5)
     # Not trivially zero: the angle right at the vanishing sine moves u.
     assert np.abs(gradient[:, 2]).max() > 0.1
+
+
+def test_half_precision_is_mapped_in_float32():
+    angles = np.random.default_rng(0).uniform(0, 3, size=(40, 4))
+    u = hyperspherical.to_cartesian(angles.astype("float16"))
+    assert keras.backend.standardize_dtype(u.dtype) == "float16"
+    expected = _reference_cartesian(angles.astype("float16"))
+    np.testing.assert_allclose(to_numpy(u).astype("float64"), expected, atol=2e-3)
+
+
+def test_gradient_matches_reference_for_many_coordinates():
+    # The written-out gradient against automatic differentiation of the
+    # float64 reference, coordinate by coordinate, at ordinary angles.
+    rng = np.random.default_rng(1)
+    n = 1000
+    angles = rng.uniform(0.2, 2.9, size=(n - 1, 2)).astype("float32")
+    weights = rng.normal(size=(n, 2))
+
+    def loss(a):
+        return ops.sum(hyperspherical.to_cartesian(a) * ops.cast(weights, "float32"))
+
+    gradient = _gradient(loss, angles)
+    # d/dt_j sum_k w_k u_k in float64: -w_j tan t_j u_j + cot t_j sum_(k>j) w_k u_k.
+    base = angles.astype("float64")
+    u = _reference_cartesian(base)
+    tails = np.cumsum((weights * u)[::-1], axis=0)[::-1][1:]
+    expected = (weights[:-1] * u[:-1]) * -np.tan(base) + tails / np.tan(base)
+    np.testing.assert_allclose(gradient, expected, atol=1e-5, rtol=1e-4)
 
 
 def test_too_short_inputs_are_refused():

@@ -3,10 +3,13 @@
 - `zero_sum`: the O(m) orthonormal basis of the zero-sum subspace used by LCW.
 - `hyperspherical`: hyperspherical coordinates of unit vectors (GmP), with
   exact gradients at every angle.
+- `trigonometry`: sine and cosine of the same angles as one polynomial, which
+  XLA fuses (used for GmP on JAX).
 - `gaussian`: expectations of an activation (and its derivative) under a
   standard normal input, by composite Gauss-Legendre quadrature.
 """
 
 from keras_lcw.numerics import gaussian
 from keras_lcw.numerics import hyperspherical
+from keras_lcw.numerics import trigonometry
 from keras_lcw.numerics import zero_sum

@@ -17,11 +17,23 @@ and w = |w| u(t). atan2 of a norm and a coordinate stays accurate where
 arccos of a ratio loses every digit (near t = 0 and t = pi), so the round trip
 holds to float32 rounding for thousands of coordinates.
 
-The products of sines are formed by a pairwise prefix product built from
-multiplications only. A library cumulative product's gradient divides by its
-inputs on some backends and is then infinite, NaN or silently zero where a
-sine is exactly 0 (angles 0 and pi); multiplications differentiate exactly
-there. The pairwise scheme takes n + n/2 + n/4 + ... multiplications.
+The products of sines are formed by a pairwise prefix product (n + n/2 +
+n/4 + ... multiplications). The gradient is written out rather than left to
+automatic differentiation: with tail_j = sum_(k>j) g_k u_k for the gradient
+g with respect to u,
+
+    dL/dt_j = cos t_j tail_j / sin t_j - sin t_j g_j sin t_1 ... sin t_(j-1),
+
+and tail_j carries the factor sin t_j in every term, so the division only
+removes it again. A sine below 1e-20 in magnitude (exactly 0 at t = 0) is
+moved to between 1e-20 and 3e-20, in the forward pass and in the gradient
+alike: coordinates move by less than 3e-20, and the gradient is the exact one
+at angles that close, where a library cumulative product's gradient divides
+by its inputs on some backends and is infinite, NaN or silently zero. Written
+out, the gradient reuses the forward pass's sines, cosines and products and
+runs one pairwise sum, about half the work of differentiating the forward
+pass. On JAX the sines and cosines come from one fused polynomial
+(`keras_lcw.backend_utils.sin_cos`).
 
 Used by geometric parameterization (W. Chen and H. Ge, "Neural Characteristic
 Activation Analysis and Geometric Parameterization for ReLU Networks",
@@ -30,30 +42,71 @@ over the remaining axes, one column per output unit. They are pure
 `keras.ops` and accept NumPy arrays.
 """
 
+import keras
 from keras import ops
 
+from keras_lcw import backend_utils
 from keras_lcw.numerics.checks import check_axis_length
 
 
-def _prefix_product(x):
-    """Inclusive products x_1, x_1 x_2, ... along axis 0 of a 2-D tensor.
+# Sines below this are moved up to it: far below float32 resolution of the
+# unit vectors, far above the smallest normal float32.
+_TINY_SINE = 1e-20
 
-    Pairs up neighbours, recurses on the pair products, then fills in the
-    products that end inside a pair.
+
+def _pairwise_scan(x, combine, identity):
+    """Inclusive scan x_1, x_1 * x_2, ... along axis 0 for an associative
+    `combine` (*) with `identity(t)`, a tensor of identities shaped like t.
+
+    Combines neighbours in pairs, scans the pair results, then fills in the
+    results that end inside a pair.
     """
     length = x.shape[0]
     if length == 1:
         return x
     if length % 2:
-        x = ops.concatenate([x, ops.ones_like(x[:1])], axis=0)
+        x = ops.concatenate([x, identity(x[:1])], axis=0)
     pairs = ops.reshape(x, (x.shape[0] // 2, 2, -1))
     first, second = pairs[:, 0], pairs[:, 1]
-    through_pair = _prefix_product(first * second)
+    through_pair = _pairwise_scan(combine(first, second), combine, identity)
     before_pair = ops.concatenate(
-        [ops.ones_like(through_pair[:1]), through_pair[:-1]], axis=0
+        [identity(through_pair[:1]), through_pair[:-1]], axis=0
     )
-    interleaved = ops.stack([before_pair * first, through_pair], axis=1)
+    interleaved = ops.stack([combine(before_pair, first), through_pair], axis=1)
     return ops.reshape(interleaved, (x.shape[0], -1))[:length]
+
+
+def _prefix_products(x):
+    return _pairwise_scan(x, ops.multiply, ops.ones_like)
+
+
+def _suffix_sums(x):
+    """x_j + x_(j+1) + ... + x_n for every j, along axis 0."""
+    return ops.flip(_pairwise_scan(ops.flip(x, 0), ops.add, ops.zeros_like), 0)
+
+
+def _unit_vectors_and_gradient(angles):
+    """to_cartesian on a 2-D float32 or float64 tensor, and its gradient."""
+    sines, cosines = backend_utils.sin_cos(angles)
+    tiny = ops.cast(ops.abs(sines) < _TINY_SINE, sines.dtype)
+    sines = sines + tiny * (2 * _TINY_SINE)
+    ones = ops.ones_like(angles[:1])
+    sine_products = ops.concatenate([ones, _prefix_products(sines)], axis=0)
+    vectors = sine_products * ops.concatenate([cosines, ones], axis=0)
+
+    def gradient(*args, upstream=None):
+        if upstream is None:
+            (upstream,) = args
+        tails = _suffix_sums((upstream * vectors)[1:])
+        return (
+            cosines * tails / sines
+            - sines * upstream[:-1] * sine_products[:-1]
+        )
+
+    return vectors, gradient
+
+
+_unit_vectors = backend_utils.custom_gradient(_unit_vectors_and_gradient)
 
 
 def to_cartesian(angles):
@@ -61,19 +114,16 @@ def to_cartesian(angles):
 
     Every slice `result[:, i, ...]` has norm 1 (to float rounding), whatever
     the angles. Gradients are exact for all angles, including 0 and pi.
+    Half-precision angles are mapped in float32 and the result cast back.
     """
     angles = ops.convert_to_tensor(angles)
     check_axis_length("angles", angles.shape[0], 1)
+    dtype = keras.backend.standardize_dtype(angles.dtype)
+    compute_dtype = dtype if dtype in ("float32", "float64") else "float32"
     trailing = tuple(angles.shape[1:])
-    flat = ops.reshape(angles, (angles.shape[0], -1))
-    ones = ops.ones_like(flat[:1])
-    sine_products = ops.concatenate(
-        [ones, _prefix_product(ops.sin(flat))], axis=0
-    )
-    cosines = ops.concatenate([ops.cos(flat), ones], axis=0)
-    return ops.reshape(
-        sine_products * cosines, (angles.shape[0] + 1,) + trailing
-    )
+    flat = ops.reshape(ops.cast(angles, compute_dtype), (angles.shape[0], -1))
+    vectors = ops.cast(_unit_vectors(flat), dtype)
+    return ops.reshape(vectors, (angles.shape[0] + 1,) + trailing)
 
 
 def to_hyperspherical(vectors):
