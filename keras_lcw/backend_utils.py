@@ -12,7 +12,6 @@ import keras
 from keras import ops
 
 
-
 def value_and_elementwise_derivative(fn, x):
     """Returns `(fn(x), fn'(x))` for an elementwise `fn` and a float tensor `x`.
 

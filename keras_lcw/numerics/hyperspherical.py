@@ -32,7 +32,8 @@ at angles that close, where a library cumulative product's gradient divides
 by its inputs on some backends and is infinite, NaN or silently zero. Written
 out, the gradient reuses the forward pass's sines, cosines and products and
 runs one pairwise sum, about half the work of differentiating the forward
-pass. On JAX the sines and cosines come from one fused polynomial
+pass (on PyTorch autograd differentiates the same forward pass instead:
+`keras_lcw.backend_utils.custom_gradient`). On JAX the sines and cosines come from one fused polynomial
 (`keras_lcw.backend_utils.sin_cos`).
 
 Used by geometric parameterization (W. Chen and H. Ge, "Neural Characteristic
