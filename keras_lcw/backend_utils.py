@@ -2,10 +2,9 @@
 
 `keras.ops` has no gradient transform, so the derivative of an arbitrary
 elementwise activation needs each backend's automatic differentiation; what
-a batch is under distribution differs between backends; which of two
-`keras.ops` ways to compute sines and cosines is faster depends on whether
-the backend compiles its elementwise code with XLA; and a custom gradient
-does not survive PyTorch's ONNX export.
+a batch is under distribution differs between backends; and a custom
+gradient does not survive PyTorch's ONNX export. Nothing here imports the
+rest of keras_lcw: every other module may import this one.
 """
 
 import keras
@@ -65,30 +64,6 @@ def batch_mean(x, axes, synchronized=False):
         mean, _ = ops.moments(x, axes, synchronized=True)
         return mean
     return ops.mean(x, axis=axes)
-
-
-def sin_cos(x):
-    """Returns `(sin x, cos x)` elementwise.
-
-    On JAX, which compiles everything with XLA, for float32 and narrower:
-    one polynomial evaluation (`keras_lcw.numerics.trigonometry.sin_cos`,
-    within 1e-7 of the exact values), which XLA fuses into the loops around
-    it, where on CPU its own `sin` and `cos` run about ten times slower.
-    Elsewhere `ops.sin` and `ops.cos`: PyTorch, and TensorFlow as Keras runs
-    it on CPU (without XLA), run each op on its own, and there the dozen
-    ops of the polynomial cost more than their vectorized `sin` and `cos`.
-    Float64 gets them everywhere.
-    """
-    x = ops.convert_to_tensor(x)
-    if (
-        keras.backend.backend() == "jax"
-        and keras.backend.standardize_dtype(x.dtype) != "float64"
-    ):
-        # Imported here: keras_lcw.numerics imports this module.
-        from keras_lcw.numerics import trigonometry
-
-        return trigonometry.sin_cos(x)
-    return ops.sin(x), ops.cos(x)
 
 
 def custom_gradient(fn):

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_lcw.activations import derivatives
+from keras_lcw.numerics import derivatives
 from keras_lcw.constraints import LCWConstraint
 from keras_lcw.numerics import gaussian
 

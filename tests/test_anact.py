@@ -7,7 +7,7 @@ from scipy import special
 
 import keras_lcw
 from keras_lcw import backend_utils
-from keras_lcw.activations import derivatives
+from keras_lcw.numerics import derivatives
 from tests.harness import LayerContract
 from tests.harness import LayerSpec
 from tests.harness import to_numpy

@@ -4,11 +4,8 @@
   on mini-batches (or fixed at their values for a standard normal input).
 - `Linked` and its named forms: `[g(x), g(-x)]` on the channel axis.
 - `get_layer(normalization, activation)`: the layers above by name.
-- `derivatives`: exact `keras.ops` derivatives of Keras's elementwise
-  activations.
 """
 
-from keras_lcw.activations import derivatives
 from keras_lcw.activations.anact import ANAct
 from keras_lcw.activations.linked import Linked
 from keras_lcw.activations.linked import LinkedGELU

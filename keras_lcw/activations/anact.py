@@ -5,7 +5,7 @@ from keras import ops
 
 from keras_lcw import backend_utils
 
-from keras_lcw.activations import derivatives
+from keras_lcw.numerics import derivatives
 from keras_lcw.numerics import gaussian
 
 
@@ -56,7 +56,7 @@ class ANAct(keras.layers.Layer):
     or when the layer is frozen, it uses the moving ratios.
 
     `f'` is exact, in `keras.ops`, for every elementwise built-in activation
-    (`keras_lcw.activations.derivatives`); any other callable is taken to be
+    (`keras_lcw.numerics.derivatives`); any other callable is taken to be
     elementwise and differentiated by the backend
     (`keras_lcw.backend_utils.value_and_elementwise_derivative`). Statistics
     are computed in float32, also under mixed precision.

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_lcw.activations import derivatives
+from keras_lcw.numerics import derivatives
 
 _LINKED_DOC_TAIL = """
     The output concatenates `g(x)` and `g(-x)` along `axis` (all positive

@@ -5,10 +5,13 @@
   exact gradients at every angle.
 - `trigonometry`: sine and cosine of the same angles as one polynomial, which
   XLA fuses (used for GmP on JAX).
+- `derivatives`: exact `keras.ops` derivatives of Keras's elementwise
+  activations (the backend's automatic differentiation for other callables).
 - `gaussian`: expectations of an activation (and its derivative) under a
   standard normal input, by composite Gauss-Legendre quadrature.
 """
 
+from keras_lcw.numerics import derivatives
 from keras_lcw.numerics import gaussian
 from keras_lcw.numerics import hyperspherical
 from keras_lcw.numerics import trigonometry

@@ -34,7 +34,7 @@ out, the gradient reuses the forward pass's sines, cosines and products and
 runs one pairwise sum, about half the work of differentiating the forward
 pass (on PyTorch autograd differentiates the same forward pass instead:
 `keras_lcw.backend_utils.custom_gradient`). On JAX the sines and cosines come from one fused polynomial
-(`keras_lcw.backend_utils.sin_cos`).
+(`keras_lcw.numerics.trigonometry.fast_sin_cos`).
 
 Used by geometric parameterization (W. Chen and H. Ge, "Neural Characteristic
 Activation Analysis and Geometric Parameterization for ReLU Networks",
@@ -47,6 +47,7 @@ import keras
 from keras import ops
 
 from keras_lcw import backend_utils
+from keras_lcw.numerics import trigonometry
 from keras_lcw.numerics.checks import check_axis_length
 
 
@@ -88,7 +89,7 @@ def _suffix_sums(x):
 
 def _unit_vectors_and_gradient(angles):
     """to_cartesian on a 2-D float32 or float64 tensor, and its gradient."""
-    sines, cosines = backend_utils.sin_cos(angles)
+    sines, cosines = trigonometry.fast_sin_cos(angles)
     tiny = ops.cast(ops.abs(sines) < _TINY_SINE, sines.dtype)
     sines = sines + tiny * (2 * _TINY_SINE)
     ones = ops.ones_like(angles[:1])
