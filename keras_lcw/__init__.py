@@ -17,6 +17,7 @@ from keras_lcw import diagnostics
 from keras_lcw import initializers
 from keras_lcw import layers
 from keras_lcw import numerics
+from keras_lcw import parameterizations
 from keras_lcw import tuning
 from keras_lcw.activations import ANAct
 from keras_lcw.activations import Linked

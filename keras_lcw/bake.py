@@ -1,14 +1,25 @@
 """bake(): turn reparameterized layers into plain Keras layers."""
 
-import keras
-
 from keras_lcw import cloning
+from keras_lcw import plain
+from keras_lcw.layers.reparameterized import ReparameterizedKernel
 
 
-def _is_bakeable(layer):
-    return callable(getattr(layer, "bake", None)) and not isinstance(
-        layer, keras.Model
-    )
+def _check_no_hidden_layers(layer):
+    """Raises if a layer that bake() copies whole holds keras_lcw layers."""
+    hidden = [
+        inner.name
+        for inner in layer._flatten_layers(include_self=False)
+        if isinstance(inner, ReparameterizedKernel)
+    ]
+    if hidden:
+        raise ValueError(
+            f"bake() cannot reach the keras_lcw layers {hidden} inside "
+            f"'{layer.name}' ({type(layer).__name__}): it rewrites Sequential "
+            "and Functional models only, and copies other layers whole. "
+            "Rebuild that part as a Functional model, or bake its layers one "
+            "by one with layer.bake()."
+        )
 
 
 def bake(model):
@@ -23,10 +34,12 @@ def bake(model):
     outputs, and saves and loads in a program that never imports keras_lcw:
     use it for deployment, quantization, LoRA or export.
 
-    A layer takes part by implementing `bake()`, which returns an unbuilt
-    plain Keras layer and the weights (in `set_weights` order) that make it
-    compute exactly what the layer computes; a layer that cannot be folded
-    exactly raises a ValueError from `bake()` naming itself.
+    Every reparameterized layer bakes through its parameterization
+    (`keras_lcw.parameterizations`): `layer.bake()` returns an unbuilt plain
+    Keras layer and its weights by name, from the parameterization's forward
+    map; a layer that cannot be folded exactly raises a ValueError naming
+    itself. A subclassed model or layer inside the model that holds keras_lcw
+    layers raises too: bake() cannot rewrite it.
 
     Args:
         model: a built Sequential or Functional model. Nested Sequential and
@@ -43,8 +56,9 @@ def bake(model):
     cloning.check_model(model, "bake")
 
     def replace(layer):
-        if _is_bakeable(layer):
+        if isinstance(layer, ReparameterizedKernel):
             return layer.bake()
-        return cloning.copy_layer(layer, cloning.plain_config(layer))
+        _check_no_hidden_layers(layer)
+        return cloning.copy_layer(layer, plain.plain_config(layer))
 
     return cloning.rebuild(model, replace)

@@ -5,41 +5,11 @@ layers by others and carrying every layer's weights over.
 """
 
 import keras
+from keras import ops
 
 # Keras has no public name for the class of models that
 # keras.Model(inputs, outputs) returns.
 from keras.src.models.functional import Functional
-
-
-# keras_lcw objects that only shape training, and what stands in their place
-# in a plain layer's config: the kernel already holds their effect.
-_TRAINING_ONLY = {
-    "LCWConstraint": lambda config: None,
-    "LCWInitializer": lambda config: config["config"]["base_initializer"],
-}
-
-
-def _without_training_only_objects(config):
-    if isinstance(config, dict):
-        if (
-            str(config.get("module", "")).startswith("keras_lcw")
-            and config.get("class_name") in _TRAINING_ONLY
-        ):
-            replaced = _TRAINING_ONLY[config["class_name"]](config)
-            return _without_training_only_objects(replaced)
-        return {k: _without_training_only_objects(v) for k, v in config.items()}
-    if isinstance(config, list):
-        return [_without_training_only_objects(v) for v in config]
-    return config
-
-
-def plain_config(layer):
-    """`layer`'s config without the keras_lcw objects that only shape
-    training (`LCWConstraint` is dropped, `LCWInitializer` gives way to its
-    base): the weights already hold their effect."""
-    return _without_training_only_objects(
-        keras.saving.serialize_keras_object(layer)["config"]
-    )
 
 
 def check_model(model, action):
@@ -62,30 +32,55 @@ def check_model(model, action):
         )
 
 
-def check_convertible(layer, plain_class, target):
-    """Raises unless `layer` is a built layer of exactly `plain_class`."""
-    if type(layer) is not plain_class:
-        raise TypeError(
-            f"{target} converts a {plain_class.__name__}; received layer "
-            f"'{layer.name}' of type {type(layer).__name__}."
-        )
-    if not layer.built:
+def _variables_by_name(layer):
+    """`layer`'s variables keyed by their path below the layer ("kernel",
+    "bias", or "query/kernel" for a sublayer's)."""
+    prefix = f"{layer.path}/"
+    variables = {}
+    for variable in layer.variables:
+        key = variable.path.removeprefix(prefix)
+        if key in variables:
+            raise ValueError(
+                f"Layer '{layer.name}' has two variables at {key!r}; "
+                "bake() and convert() move weights by name."
+            )
+        variables[key] = variable
+    return variables
+
+
+def named_weights(layer):
+    """`layer`'s weights as NumPy arrays, keyed by their path below the
+    layer."""
+    return {
+        key: ops.convert_to_numpy(variable)
+        for key, variable in _variables_by_name(layer).items()
+    }
+
+
+def assign_named_weights(layer, weights):
+    """Assigns `weights` (as `named_weights` returns them) to `layer`'s
+    variables by name; raises unless the names are the same."""
+    variables = _variables_by_name(layer)
+    if set(variables) != set(weights):
         raise ValueError(
-            f"Layer '{layer.name}' must be built before it is converted."
+            f"Layer '{layer.name}' has the variables {sorted(variables)}; "
+            f"received weights for {sorted(weights)}."
         )
+    for key, variable in variables.items():
+        variable.assign(weights[key])
 
 
 def copy_layer(layer, config=None):
     """Returns `(unbuilt_copy, weights)`: `layer` rebuilt from `config`
-    (default: its own) and its current weights."""
+    (default: its own) and its current weights by name."""
     if config is None:
         config = keras.saving.serialize_keras_object(layer)["config"]
-    return layer.__class__.from_config(config), layer.get_weights()
+    return layer.__class__.from_config(config), named_weights(layer)
 
 
 def rebuild(model, replace):
     """Clones `model`, with `replace(layer) -> (unbuilt_layer, weights)`
-    deciding each leaf layer's clone and the weights it gets.
+    deciding each leaf layer's clone and its weights by name.
 
     Nested Sequential and Functional models are rebuilt recursively.
     """
@@ -101,7 +96,7 @@ def rebuild(model, replace):
     )
     # The clones are built by clone_model's symbolic call: weights go in after.
     for clone, weights in pending:
-        clone.set_weights(weights)
+        assign_named_weights(clone, weights)
     return rebuilt
 
 

@@ -103,6 +103,12 @@ class LCWConstraint(keras.constraints.Constraint):
     def __init__(self, axis=None):
         self.axis = _normalize_axis(axis)
 
+    @classmethod
+    def plain_replacement(cls, config):
+        """None: a kernel that holds the constraint needs no constraint in a
+        plain layer (`keras_lcw.bake`)."""
+        return None
+
     def __call__(self, w):
         w = ops.convert_to_tensor(w)
         axes = fan_in_axes(len(w.shape), self.axis)

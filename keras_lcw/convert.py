@@ -33,9 +33,16 @@ def _selector(layers, candidates):
     )
 
 
-def _converts_exactly(builder, layer):
-    check = getattr(builder, "converts_exactly", None)
-    return check is None or check(layer)
+def _hidden_candidates(model, kinds):
+    """Convertible layers inside layers that convert() copies whole."""
+    hidden = []
+    for layer in cloning.leaf_layers(model):
+        hidden.extend(
+            inner.name
+            for inner in layer._flatten_layers(include_self=False)
+            if type(inner) in kinds
+        )
+    return hidden
 
 
 def convert(model, to="lcw", layers=None):
@@ -60,24 +67,28 @@ def convert(model, to="lcw", layers=None):
       `keras_lcw.numerics.hyperspherical`), the radius r = |w| and the
       offset lambda = b / r. As r >= 0, r * f(u . x + lambda) = f(w . x + b)
       for a linear, relu or leaky_relu activation f: the map is exact to
-      float rounding and `keras_lcw.bake` inverts it. For any other
-      activation no GmP weights compute what the layer computes: with
-      `layers=None` such layers are left unchanged (with a warning), and
-      selecting one raises. A unit with a zero kernel and a non-zero bias
-      (a constant output) raises too.
+      float rounding and `keras_lcw.bake` inverts it.
+    - any other name of `keras_lcw.parameterizations`:
+      `keras_lcw.layers.ReparameterizedDense` / `ReparameterizedConvND`, the
+      weights carried over by the parameterization's inverse.
 
-    A layer that already carries another kernel constraint, or LoRA, cannot
-    be converted and raises: leave it out with `layers`.
+    Where the parameterization says no weights of its own compute what a
+    layer computes (`inverse_error`: for "gmp" another activation than
+    linear, relu or leaky_relu, or a unit with a zero kernel and a non-zero
+    bias; for "lcw" and "lcw_constraint" a fan-in of 1, whose only zero-sum
+    kernel is 0), the layer is left unchanged with a warning when
+    `layers=None`, and selecting it raises. A layer that already carries
+    another kernel constraint, or LoRA, cannot be converted and raises: leave
+    it out with `layers`. Dense and convolution layers inside subclassed
+    models or layers are left unchanged with a warning.
 
     Args:
         model: a built Sequential or Functional model. Nested Sequential and
             Functional models are converted recursively.
-        to: the name of the parameterization, a key of
-            `keras_lcw.layers.registry.PARAMETERIZATIONS` other than "plain"
-            (for that, use `keras_lcw.bake`).
+        to: the name of the parameterization: "lcw_constraint" or a name of
+            `keras_lcw.parameterizations` (for "plain", use `keras_lcw.bake`).
         layers: which convertible layers to convert: None (all those the
-            map carries over exactly: every one but, for "gmp", those with
-            another activation than linear, relu or leaky_relu), a list of
+            parameterization can carry over), a list of
             layer names (each must name a convertible layer), a regular
             expression (string or compiled) that must match the whole layer
             name, or a callable `layer -> bool`.
@@ -106,24 +117,32 @@ def convert(model, to="lcw", layers=None):
     candidates = [
         layer for layer in cloning.leaf_layers(model) if type(layer) in kinds
     ]
+    hidden = _hidden_candidates(model, kinds)
+    if hidden:
+        warnings.warn(
+            f"convert() leaves {hidden} unchanged: they are inside subclassed "
+            "models or layers, which convert() copies whole. Rebuild those "
+            "parts as Functional models to convert them.",
+            stacklevel=2,
+        )
     if layers is None:
-        inexact = [
-            layer
+        reasons = {
+            layer.name: family[kinds[type(layer)]].conversion_error(layer)
             for layer in candidates
-            if not _converts_exactly(family[kinds[type(layer)]], layer)
-        ]
+        }
+        inexact = {name: reason for name, reason in reasons.items() if reason}
         if inexact:
+            details = "; ".join(
+                f"'{name}', because {reason}" for name, reason in inexact.items()
+            )
             warnings.warn(
-                f"convert(to={to!r}) leaves "
-                f"{[layer.name for layer in inexact]} unchanged: the map to "
-                f"{to!r} is not exact for them (for 'gmp': their activation "
-                "is not linear, relu or leaky_relu).",
+                f"convert(to={to!r}) leaves {list(inexact)} unchanged: "
+                f"{details}.",
                 stacklevel=2,
             )
-        excluded = {id(layer) for layer in inexact}
 
         def selected(layer):
-            return id(layer) not in excluded
+            return layer.name not in inexact
 
     else:
         selected = _selector(layers, candidates)

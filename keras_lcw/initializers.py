@@ -1,5 +1,7 @@
 """Initializers of keras_lcw."""
 
+import functools
+
 import keras
 
 from keras_lcw.numerics import derivatives
@@ -31,6 +33,13 @@ def activation_gain(activation):
         The gain as a Python float.
     """
     activation = keras.activations.get(activation)
+    try:
+        return _cached_gain(activation)
+    except TypeError:  # An unhashable callable.
+        return _gain(activation)
+
+
+def _gain(activation):
     if activation is keras.activations.linear:
         return 1.0
     derivative_moment = gaussian.derivative_second_moment(
@@ -43,6 +52,11 @@ def activation_gain(activation):
             "variance scale keeps the signal; pass a `kernel_initializer`."
         )
     return 1.0 / derivative_moment
+
+
+# Layers ask for the gain of their activation on every build; the
+# quadrature behind it is computed once per activation.
+_cached_gain = functools.lru_cache(maxsize=None)(_gain)
 
 
 def scaled_initializer(activation, seed=None):
@@ -83,6 +97,12 @@ class LCWInitializer(keras.initializers.Initializer):
 
     def __call__(self, shape, dtype=None):
         return self._projection(self.base_initializer(shape, dtype=dtype))
+
+    @classmethod
+    def plain_replacement(cls, config):
+        """The base initializer: in a plain layer whose kernel is already
+        drawn, the projection changes nothing (`keras_lcw.bake`)."""
+        return config["base_initializer"]
 
     def get_config(self):
         return {

@@ -12,7 +12,6 @@ this module never imports it, the helpers only call the `hp` they are given.
 import keras
 
 from keras_lcw import constraints
-from keras_lcw import initializers
 from keras_lcw.activations import registry as activation_registry
 from keras_lcw.layers import registry
 
@@ -161,12 +160,6 @@ def dense(
     )
 
 
-# Zero-sum layers keep their signal at depth only with the activation's gain
-# (`keras_lcw.initializers.activation_gain`), which they cannot see when the
-# activation is a layer of its own.
-_ZERO_SUM_PARAMETERIZATIONS = ("lcw", "lcw_constraint")
-
-
 def block(
     hp,
     units,
@@ -180,9 +173,10 @@ def block(
 
     Declares `{prefix}/parameterization`, `{prefix}/activation` and
     `{prefix}/normalization` choices: the search space of parameterization
-    x activation normalization. The Dense layer is linear; for the zero-sum
-    parameterizations its kernel initializer is fan-in variance scaling with
-    the activation's gain, as `LCWDense` picks for its own activation.
+    x activation normalization. The Dense layer is linear; its kernel
+    initializer is the parameterization's default for the chosen activation
+    where it has one (for "lcw" and "lcw_constraint": fan-in variance scaling
+    with the activation's gain, as `LCWDense` picks for its own activation).
 
     Args:
         hp: a `keras_tuner.HyperParameters`.
@@ -217,13 +211,19 @@ def block(
         hp, prefix, parameterizations, activations
     )
     normalization = hp.Choice(f"{prefix}/normalization", list(normalizations))
-    if (
-        parameterization in _ZERO_SUM_PARAMETERIZATIONS
-        and "kernel_initializer" not in kwargs
-    ):
-        kwargs["kernel_initializer"] = initializers.scaled_initializer(
-            activation
-        )
+    # A parameterization's default initializer depends on the activation
+    # (LCW: the activation's gain, which keeps a zero-sum stack's signal at
+    # depth); the Dense layer cannot see it when the activation is a layer
+    # of its own.
+    default = getattr(
+        registry.builder(parameterization, "dense"),
+        "default_kernel_initializer",
+        None,
+    )
+    if default is not None and "kernel_initializer" not in kwargs:
+        initializer = default(activation)
+        if initializer is not None:
+            kwargs["kernel_initializer"] = initializer
     return [
         registry.get_dense(parameterization, units, **kwargs),
         activation_registry.get_layer(normalization, activation),

@@ -51,6 +51,18 @@ FIXTURES = {
     "linked_swish": lambda: _sequential((6,), keras_lcw.LinkedSwish()),
     "linked_gelu": lambda: _sequential((6,), keras_lcw.LinkedGELU()),
     "linked_prelu": lambda: _sequential((4, 3), keras_lcw.LinkedPReLU(shared_axes=[1])),
+    "reparameterized_dense_gmp": lambda: _sequential(
+        (5,), keras_lcw.layers.ReparameterizedDense(3, parameterization="gmp", activation="relu")
+    ),
+    "reparameterized_conv1d_lcw": lambda: _sequential(
+        (6, 2), keras_lcw.layers.ReparameterizedConv1D(3, 2, parameterization="lcw")
+    ),
+    "reparameterized_conv2d_lcw": lambda: _sequential(
+        (5, 5, 2), keras_lcw.layers.ReparameterizedConv2D(2, 2, parameterization="lcw")
+    ),
+    "reparameterized_conv3d_gmp": lambda: _sequential(
+        (3, 3, 3, 2), keras_lcw.layers.ReparameterizedConv3D(2, 2, parameterization="gmp", use_bias=False)
+    ),
     "dense_lcw_constraint": lambda: _sequential(
         (5,),
         keras.layers.Dense(

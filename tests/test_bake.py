@@ -14,7 +14,8 @@ from tests.harness import to_numpy
 
 def _mlp():
     inputs = keras.Input((6,))
-    x = keras_lcw.LCWDense(8, activation="sigmoid")(inputs)
+    x = keras_lcw.LCWDense(8, activation="sigmoid", kernel_initializer=keras_lcw.LCWInitializer("glorot_uniform"))(inputs)
+    x = keras_lcw.GmPDense(8, kernel_initializer=keras_lcw.LCWInitializer("he_normal"))(x)
     inner = keras.Sequential([keras.Input((8,)), keras_lcw.LCWDense(5, activation="tanh"), keras.layers.BatchNormalization()])
     x = inner(x)
     x = keras.layers.Dense(3, kernel_constraint=keras_lcw.LCWConstraint())(x)
@@ -79,6 +80,21 @@ def test_bake_refuses_subclassed_and_unbuilt_models():
         keras_lcw.bake(keras.Sequential([keras_lcw.LCWDense(2)]))
     with pytest.raises(TypeError, match="keras.Model"):
         keras_lcw.bake(keras_lcw.LCWDense(2))
+
+
+def test_bake_refuses_keras_lcw_layers_it_cannot_reach():
+    class Block(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = keras_lcw.LCWDense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, Block(name="block")(inputs))
+    with pytest.raises(ValueError, match=r"cannot reach the keras_lcw layers \['lcw_dense.*'\] inside 'block' \(Block\)"):
+        keras_lcw.bake(model)
 
 
 def test_bake_leaves_the_original_untouched():

@@ -56,6 +56,11 @@ def _plain_layers(model):
     return layers
 
 
+def _parameterization(layer):
+    parameterization = getattr(layer, "parameterization", None)
+    return parameterization and parameterization.name
+
+
 def _project_kernels(model):
     """Makes every kernel sum to zero per output unit."""
     for layer in _plain_layers(model).values():
@@ -89,7 +94,7 @@ def test_kernels_are_projected(name, to):
     perturb_variables(model)
     converted, _ = keras_lcw.convert(model, to=to)
     new_layers = _plain_layers(converted) if to == "lcw_constraint" else {
-        l.name: l for l in converted._flatten_layers(include_self=False) if isinstance(l, keras_lcw.layers.lcw.ZeroSumKernel)
+        l.name: l for l in converted._flatten_layers(include_self=False) if _parameterization(l) == "lcw"
     }
     for layer_name, layer in _plain_layers(model).items():
         kernel = to_numpy(layer.kernel)
@@ -130,7 +135,7 @@ def test_layer_selection(layers, expected):
     converted, changed = keras_lcw.convert(model, layers=layers)
     assert changed == expected
     for layer in converted.layers:
-        is_lcw = isinstance(layer, keras_lcw.layers.lcw.ZeroSumKernel)
+        is_lcw = _parameterization(layer) == "lcw"
         assert is_lcw == (layer.name in expected)
 
 
@@ -216,7 +221,7 @@ def test_convert_to_gmp_leaves_other_activations_and_refuses_them_when_named():
     assert type(converted.get_layer("hidden")) is keras.layers.Dense
     x = _inputs(model)
     np.testing.assert_allclose(to_numpy(converted(x)), to_numpy(model(x)), rtol=1e-5, atol=1e-5)
-    with pytest.raises(ValueError, match="'hidden' has the activation 'tanh', which is not positively homogeneous"):
+    with pytest.raises(ValueError, match="'hidden' cannot be converted to 'gmp', because its activation 'tanh' is not positively homogeneous"):
         keras_lcw.convert(model, to="gmp", layers=["hidden"])
 
 
@@ -235,8 +240,12 @@ def test_convert_to_gmp_zero_kernels():
     np.testing.assert_array_equal(to_numpy(layer.offset)[0], 0.0)
     x = np.random.default_rng(1).normal(size=(4, 3)).astype("float32")
     np.testing.assert_allclose(to_numpy(converted(x)), to_numpy(model(x)), rtol=1e-6, atol=1e-6)
-    with pytest.raises(ValueError, match="1 of the 2 units have a zero kernel and a non-zero bias"):
-        keras_lcw.convert(_dense_with(kernel, np.array([0.5, 0.3], "float32")), to="gmp")
+    constant = _dense_with(kernel, np.array([0.5, 0.3], "float32"), name="constant")
+    with pytest.warns(UserWarning, match=r"leaves \['constant'\] unchanged: 'constant', because 1 of its 2 units have a zero kernel and a non-zero bias"):
+        _, changed = keras_lcw.convert(constant, to="gmp")
+    assert changed == []
+    with pytest.raises(ValueError, match="'constant' cannot be converted to 'gmp', because 1 of its 2 units have a zero kernel and a non-zero bias"):
+        keras_lcw.convert(constant, to="gmp", layers=["constant"])
 
 
 def test_convert_to_gmp_refuses_bias_constraint():

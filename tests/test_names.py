@@ -69,7 +69,7 @@ def test_get_conv(name, rank):
     plain = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D, 3: keras.layers.Conv3D}[rank]
     assert isinstance(layer, plain)
     assert (type(layer) is plain) == (name in ("plain", "lcw_constraint"))
-    assert isinstance(layer, keras_lcw.layers.gmp.GeometricKernel) == (name == "gmp")
+    assert (getattr(layer, "parameterization", None) is keras_lcw.parameterizations.get("gmp")) == (name == "gmp")
     assert (layer.filters, layer.kernel_size, layer.padding) == (3, (2,) * rank, "same")
     kernel = _kernel(layer, (4,) * rank + (2,))
     sums = kernel.reshape(-1, 3).sum(axis=0)

@@ -52,8 +52,13 @@ def test_weights_file_loads_into_the_saved_architecture(name):
 
 
 def _public_classes():
-    for name in dir(keras_lcw):
-        value = getattr(keras_lcw, name)
+    for module in (keras_lcw, keras_lcw.layers):
+        yield from _classes_of(module)
+
+
+def _classes_of(module):
+    for name in dir(module):
+        value = getattr(module, name)
         if isinstance(value, type) and issubclass(
             value, (keras.layers.Layer, keras.constraints.Constraint, keras.initializers.Initializer)
         ):

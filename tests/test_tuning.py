@@ -67,10 +67,11 @@ def test_block_builds_each_normalization():
         hp = _hp(**{"b/parameterization": "lcw", "b/activation": "sigmoid", "b/normalization": name})
         dense, activation = tuning.block(hp, 6, prefix="b", activations=("sigmoid",), normalizations=tuple(expected))
         assert type(activation) is cls
+        if cls is keras_lcw.ANAct:
+            assert activation.adaptive == (name == "anact")
         assert type(dense) is keras_lcw.LCWDense and dense.activation is keras.activations.linear
         # The zero-sum layer gets the separate activation's gain.
         assert dense.kernel_initializer.scale == pytest.approx(keras_lcw.initializers.activation_gain("sigmoid"))
-    assert getattr(activation, "adaptive", None) is None
     hp = _hp(**{"b/parameterization": "plain", "b/normalization": "anact"})
     dense, activation = tuning.block(hp, 6, prefix="b")
     assert type(dense) is keras.layers.Dense and isinstance(dense.kernel_initializer, keras.initializers.GlorotUniform)

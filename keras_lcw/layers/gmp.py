@@ -1,264 +1,21 @@
-"""GmP layers: Dense and convolutions in geometric parameterization."""
+"""GmP layers: Dense and convolutions in geometric parameterization.
+
+The math is `keras_lcw.parameterizations.gmp`; these classes declare the
+layers and their arguments.
+"""
 
 import keras
-import numpy as np
-from keras import ops
 
-from keras_lcw import cloning
 from keras_lcw.layers import reparameterized
-from keras_lcw.numerics import hyperspherical
-
-# Activations f with f(a z) = a f(z) for every a >= 0: for them
-# r * f(z) = f(r z) when r >= 0, so a GmP layer folds into its parent.
-_POSITIVELY_HOMOGENEOUS = (
-    keras.activations.linear,
-    keras.activations.relu,
-    keras.activations.leaky_relu,
-)
 
 
-class _InitialDecomposition:
-    """Draws one kernel and bias and splits them into GmP variables.
-
-    Each variable's initializer asks for its part; the draw happens once, on
-    the first request, where Keras initializes variables.
-    """
-
-    def __init__(self, layer, kernel_shape):
-        self.layer = layer
-        self.kernel_shape = kernel_shape
-        self._parts = None
-
-    def part(self, name):
-        def initializer(shape, dtype=None):
-            if self._parts is None:
-                self._parts = self._draw(dtype)
-            return self._parts[name]
-
-        return initializer
-
-    def _draw(self, dtype):
-        layer, units = self.layer, self.kernel_shape[-1]
-        kernel = layer.kernel_initializer(self.kernel_shape, dtype=dtype)
-        kernel = ops.reshape(kernel, (-1, units))
-        if kernel.shape[0] == 1:
-            radius = ops.abs(kernel[0])
-            sign = ops.where(kernel[0] < 0, -1.0, 1.0)
-            parts = {"direction": ops.cast(sign, dtype)}
-        else:
-            angles, radius = hyperspherical.to_hyperspherical(kernel)
-            parts = {"angles": angles}
-        parts["radius"] = ops.cast(radius, dtype)
-        if layer.use_bias:
-            # The offset is the drawn bias over the radius, so that the
-            # effective bias r * lambda is the drawn bias.
-            bias = layer.bias_initializer((units,), dtype=dtype)
-            safe_radius = ops.where(radius > 0, radius, ops.ones_like(radius))
-            parts["offset"] = ops.cast(bias / safe_radius, dtype)
-        return parts
-
-
-class GeometricKernel(reparameterized.ReparameterizedKernel):
-    """The GmP reparameterization, shared by GmPDense and GmPConvND.
-
-    Variables: `angles` of shape `(fan_in - 1, units)` (for a fan-in of 1 the
-    direction is only a sign: a non-trainable `direction` of shape
-    `(units,)`, fixed at initialization), `offset` lambda and `radius` r of
-    shape `(units,)`. Subclasses compute the preactivation `u . x` with the
-    unit kernel and pass it to `_gmp_output`.
-    """
-
-    unsupported_arguments = {
-        **reparameterized.ReparameterizedKernel.unsupported_arguments,
-        "bias_constraint": "the bias r * lambda is computed from the offset "
-        "and the radius",
-    }
-
-    def _build_gmp(self, kernel_shape):
-        self._kernel_shape = tuple(kernel_shape)
-        fan_in = reparameterized.fan_in_of(kernel_shape)
-        units = kernel_shape[-1]
-        initial = _InitialDecomposition(self, self._kernel_shape)
-        if fan_in == 1:
-            self.angles = None
-            self.direction = self.add_weight(
-                name="direction",
-                shape=(units,),
-                initializer=initial.part("direction"),
-                trainable=False,
-                dtype=self.dtype,
-                autocast=False,
-            )
-        else:
-            # Read in full precision under mixed precision: the unit
-            # vectors are computed in float32 and cast once.
-            self.angles = self.add_weight(
-                name="angles",
-                shape=(fan_in - 1, units),
-                initializer=initial.part("angles"),
-                dtype=self.dtype,
-                autocast=False,
-            )
-        if self.use_bias:
-            self.offset = self.add_weight(
-                name="offset",
-                shape=(units,),
-                initializer=initial.part("offset"),
-                regularizer=reparameterized.effective_regularizer(
-                    self.bias_regularizer, self.effective_bias
-                ),
-                dtype=self.dtype,
-                autocast=False,
-            )
-        else:
-            self.offset = None
-        self.radius = self.add_weight(
-            name="radius",
-            shape=(units,),
-            initializer=initial.part("radius"),
-            regularizer=reparameterized.effective_regularizer(
-                self.kernel_regularizer, self.effective_kernel
-            ),
-            dtype=self.dtype,
-            autocast=False,
-        )
-        self.built = True
-
+class _UnitKernel:
     def unit_kernel(self):
         """The unit-norm directions u, in the kernel's shape and the
         variables' dtype."""
-        if self.angles is None:
-            directions = self.direction
-        else:
-            directions = hyperspherical.to_cartesian(self.angles)
-        return ops.reshape(directions, self._kernel_shape)
-
-    def effective_kernel(self):
-        return self.unit_kernel() * self.radius
-
-    def effective_bias(self):
-        """The bias r * lambda, in the variables' dtype; None without bias."""
-        if self.offset is None:
-            return None
-        return self.radius * self.offset
-
-    @property
-    def bias(self):
-        effective = self.effective_bias()
-        if effective is None:
-            return None
-        return ops.cast(effective, self.compute_dtype)
-
-    def _channel_shape(self):
-        if getattr(self, "data_format", None) == "channels_first":
-            return (1, -1) + (1,) * self.rank
-        return (-1,)
-
-    def _per_unit(self, variable):
-        return ops.reshape(
-            ops.cast(variable, self.compute_dtype), self._channel_shape()
+        return self.parameterization.call_kernel(
+            self._parameter_variables, self._kernel_shape
         )
-
-    def _gmp_output(self, preactivation):
-        """r * act(u . x + lambda), from the preactivation u . x."""
-        if self.offset is not None:
-            preactivation = preactivation + self._per_unit(self.offset)
-        outputs = preactivation
-        if self.activation is not None:
-            outputs = self.activation(outputs)
-        return outputs * self._per_unit(self.radius)
-
-    def _check_bakeable(self):
-        """Raises unless `r * f(z) = f(r z)`: for a linear activation, and for
-        a positively homogeneous one (relu, leaky_relu) when every r >= 0."""
-        activation = self.activation or keras.activations.linear
-        if activation is keras.activations.linear:
-            return
-        name = getattr(activation, "__name__", repr(activation))
-        if not self.converts_exactly(self):
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}' cannot be baked "
-                f"into a plain {self.plain_class.__name__}: its "
-                f"activation {name!r} is not positively homogeneous, so "
-                "r * act(u . x + lambda) is not act(w . x + b) for any "
-                "w, b. Only linear, relu and leaky_relu layers bake."
-            )
-        radius = ops.convert_to_numpy(self.radius)
-        negative = int(np.sum(radius < 0))
-        if negative:
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}' cannot be baked "
-                f"into a plain {self.plain_class.__name__}: {negative} "
-                f"of its {radius.size} units have a negative radius r, "
-                f"and r * {name}(z) equals {name}(r z) only for r >= 0."
-            )
-
-    @classmethod
-    def converts_exactly(cls, layer):
-        """Whether a GmP layer can compute what the plain `layer` computes:
-        r * f(u . x + lambda) = f(w . x + b) with r = |w| >= 0 needs a
-        linear or positively homogeneous activation f."""
-        activation = layer.activation or keras.activations.linear
-        return activation in _POSITIVELY_HOMOGENEOUS
-
-    @classmethod
-    def from_plain(cls, layer):
-        """Returns `(layer, weights)`: the GmP counterpart of the plain
-        `layer` and the weights that make it compute exactly what `layer`
-        computes (to float rounding); `bake()` inverts it.
-
-        Raises for an activation other than linear, relu and leaky_relu
-        (`converts_exactly`), a bias constraint, a kernel constraint or LoRA.
-        """
-        cloning.check_convertible(
-            layer, cls.plain_class, f"{cls.__name__}.from_plain()"
-        )
-        if not cls.converts_exactly(layer):
-            name = getattr(layer.activation, "__name__", repr(layer.activation))
-            raise ValueError(
-                f"Layer '{layer.name}' has the activation {name!r}, which is "
-                "not positively homogeneous: no radius r, direction u and "
-                f"offset lambda make r * {name}(u . x + lambda) equal "
-                f"{name}(w . x + b), so {cls.__name__} would compute something "
-                "else. Only linear, relu and leaky_relu layers convert; leave "
-                "this one out of the conversion."
-            )
-        return super().from_plain(layer)
-
-    @classmethod
-    def weights_from_plain(cls, weights):
-        """Hyperspherical coordinates of each unit's kernel w and bias b:
-        the angles of w / |w| (for a fan-in of 1, its sign), r = |w| and
-        lambda = b / r, in `set_weights` order.
-
-        A unit with w = 0 gets r = 0, the angles of the first basis vector
-        and lambda = 0: exact when b = 0 (both layers output 0), refused
-        otherwise, as r * f(.) = 0 cannot be the constant f(b).
-        """
-        kernel, *bias = weights
-        units = kernel.shape[-1]
-        kernel = kernel.reshape(-1, units)
-        radius = np.linalg.norm(kernel.astype("float64"), axis=0)
-        zero = radius == 0
-        if bias and np.any(bias[0][zero] != 0):
-            raise ValueError(
-                f"{int(np.sum(zero & (bias[0] != 0)))} of the {units} units "
-                "have a zero kernel and a non-zero bias b: their output is "
-                "the constant f(b), which a GmP unit r * f(u . x + lambda) "
-                "with r = |w| = 0 cannot give. Leave the layer out of the "
-                "conversion, or give those units a non-zero kernel."
-            )
-        radius = radius.astype(kernel.dtype)
-        offset = [
-            (b / np.where(zero, 1.0, radius)).astype(b.dtype) for b in bias
-        ]
-        if kernel.shape[0] == 1:
-            # The sign of a zero kernel is +1, as at initialization; the
-            # non-trainable direction comes after the trainable weights.
-            sign = np.where(kernel[0] < 0, -1.0, 1.0).astype(kernel.dtype)
-            return offset + [radius, sign]
-        angles, _ = hyperspherical.to_hyperspherical(kernel)
-        return [ops.convert_to_numpy(angles)] + offset + [radius]
 
 
 _GMP_DOC = """{summary}
@@ -318,7 +75,7 @@ _GMP_DOC = """{summary}
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
-class GmPDense(GeometricKernel, keras.layers.Dense):
+class GmPDense(_UnitKernel, reparameterized.ReparameterizedDense):
     __doc__ = _GMP_DOC.format(
         summary="A Dense layer in geometric parameterization.",
         fan_in="input_dim",
@@ -330,56 +87,34 @@ class GmPDense(GeometricKernel, keras.layers.Dense):
         head="Dense(10, activation=\"softmax\")",
     )
 
-    plain_class = keras.layers.Dense
+    parameterization_name = "gmp"
 
-    def __init__(self, units, activation="relu", **kwargs):
-        super().__init__(units, activation=activation, **self._check_arguments(kwargs))
-
-    def build(self, input_shape):
-        input_dim = input_shape[-1]
-        if input_dim is None:
-            raise ValueError(
-                f"GmPDense '{self.name}' needs a known last input dimension; "
-                f"received input_shape={input_shape}."
-            )
-        self._build_gmp((input_dim, self.units))
-        self.input_spec = keras.layers.InputSpec(
-            min_ndim=2, axes={-1: input_dim}
+    def __init__(self, units, activation="relu", kernel_initializer="glorot_uniform", **kwargs):
+        super().__init__(
+            units, activation=activation, kernel_initializer=kernel_initializer, **kwargs
         )
 
-    def call(self, inputs, training=None):
-        unit_kernel = ops.cast(self.unit_kernel(), self.compute_dtype)
-        return self._gmp_output(ops.matmul(inputs, unit_kernel))
 
+class _GmPConv(_UnitKernel, reparameterized.ReparameterizedConv):
+    parameterization_name = "gmp"
 
-class _GmPConv(GeometricKernel):
-    def __init__(self, filters, kernel_size, *args, activation="relu", **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        *args,
+        activation="relu",
+        kernel_initializer="glorot_uniform",
+        **kwargs,
+    ):
         super().__init__(
             filters,
             kernel_size,
             *args,
             activation=activation,
-            **self._check_arguments(kwargs),
+            kernel_initializer=kernel_initializer,
+            **kwargs,
         )
-
-    def build(self, input_shape):
-        self._build_gmp(reparameterized.conv_kernel_shape(self, input_shape))
-
-    def call(self, inputs):
-        padding = self.padding
-        if padding == "causal":
-            # As keras.layers.Conv1D does: pad on the left, then "valid".
-            inputs = ops.pad(inputs, self._compute_causal_padding())
-            padding = "valid"
-        preactivation = ops.conv(
-            inputs,
-            ops.cast(self.unit_kernel(), self.compute_dtype),
-            strides=list(self.strides),
-            padding=padding,
-            dilation_rate=self.dilation_rate,
-            data_format=self.data_format,
-        )
-        return self._gmp_output(preactivation)
 
 
 def _conv_doc(rank):

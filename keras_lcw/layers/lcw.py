@@ -1,88 +1,12 @@
-"""LCW layers: Dense and convolutions whose kernels sum to zero per unit."""
+"""LCW layers: Dense and convolutions whose kernels sum to zero per unit.
+
+The math is `keras_lcw.parameterizations.lcw`; these classes declare the
+layers and their arguments.
+"""
 
 import keras
-from keras import ops
 
-from keras_lcw import initializers as lcw_initializers
 from keras_lcw.layers import reparameterized
-from keras_lcw.numerics import zero_sum
-
-
-class _CoordinatesInitializer(keras.initializers.Initializer):
-    """Draws a full kernel and returns its zero-sum basis coordinates.
-
-    `B^T w` discards the mean of `w` over the fan-in, so this is the
-    coordinates of the drawn kernel's projection onto the zero-sum set.
-    """
-
-    def __init__(self, kernel_initializer, kernel_shape):
-        self.kernel_initializer = kernel_initializer
-        self.kernel_shape = kernel_shape
-
-    def __call__(self, shape, dtype=None):
-        kernel = self.kernel_initializer(self.kernel_shape, dtype=dtype)
-        kernel = ops.reshape(kernel, (-1, self.kernel_shape[-1]))
-        return zero_sum.zero_sum_to_coordinates(kernel)
-
-
-class ZeroSumKernel(reparameterized.ReparameterizedKernel):
-    """The LCW reparameterization, shared by LCWDense and LCWConvND.
-
-    The trainable variable `kernel_coordinates` holds v of shape
-    `(fan_in - 1, units)`; the kernel is `reshape(B v, kernel_shape)` with the
-    O(fan_in) orthonormal basis B of `keras_lcw.numerics.zero_sum`.
-    """
-
-    plain_class = None
-
-    def _resolved_kernel_initializer(self):
-        if self.kernel_initializer is None:
-            return lcw_initializers.scaled_initializer(self.activation)
-        return self.kernel_initializer
-
-    def _build_lcw(self, kernel_shape):
-        fan_in = reparameterized.fan_in_of(kernel_shape)
-        if fan_in < 2:
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}' needs a fan-in of at "
-                "least 2 (the only zero-sum kernel with one input is 0); its "
-                f"kernel would have shape {kernel_shape}."
-            )
-        self._kernel_shape = tuple(kernel_shape)
-        regularizer = reparameterized.effective_regularizer(
-            self.kernel_regularizer, self.effective_kernel
-        )
-        self.kernel_coordinates = self.add_weight(
-            name="kernel_coordinates",
-            shape=(fan_in - 1, kernel_shape[-1]),
-            initializer=_CoordinatesInitializer(
-                self._resolved_kernel_initializer(), self._kernel_shape
-            ),
-            regularizer=regularizer,
-            dtype=self.dtype,
-            # Read in full precision under mixed precision: the kernel is
-            # computed in float32 and cast once.
-            autocast=False,
-        )
-        self._add_bias(kernel_shape[-1])
-        self.built = True
-
-    def effective_kernel(self):
-        return ops.reshape(
-            zero_sum.coordinates_to_zero_sum(self.kernel_coordinates),
-            self._kernel_shape,
-        )
-
-    @classmethod
-    def weights_from_plain(cls, weights):
-        """`[B^T w, bias]`: the coordinates of the kernel's projection onto
-        the zero-sum set (exact for a zero-sum kernel)."""
-        kernel, *bias = weights
-        coordinates = zero_sum.zero_sum_to_coordinates(
-            kernel.reshape(-1, kernel.shape[-1])
-        )
-        return [ops.convert_to_numpy(coordinates)] + bias
-
 
 _LCW_DOC = """{summary}
 
@@ -131,7 +55,7 @@ _LCW_DOC = """{summary}
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
-class LCWDense(ZeroSumKernel, keras.layers.Dense):
+class LCWDense(reparameterized.ReparameterizedDense):
     __doc__ = _LCW_DOC.format(
         summary="A Dense layer whose kernel columns sum to zero.",
         fan_in="input_dim",
@@ -147,7 +71,7 @@ class LCWDense(ZeroSumKernel, keras.layers.Dense):
     in float32 and casts it once.""",
     )
 
-    plain_class = keras.layers.Dense
+    parameterization_name = "lcw"
 
     def __init__(
         self,
@@ -157,64 +81,22 @@ class LCWDense(ZeroSumKernel, keras.layers.Dense):
         kernel_initializer=None,
         **kwargs,
     ):
-        # Older Keras releases accept units=0 and fail later.
-        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
-            raise ValueError(
-                "`units` must be a positive integer; received "
-                f"units={units!r}."
-            )
         super().__init__(
             units,
             activation=activation,
             use_bias=use_bias,
             kernel_initializer=kernel_initializer,
-            **self._check_arguments(kwargs),
+            **kwargs,
         )
 
-    def build(self, input_shape):
-        input_dim = input_shape[-1]
-        if input_dim is None:
-            raise ValueError(
-                f"LCWDense '{self.name}' needs a known last input dimension; "
-                f"received input_shape={input_shape}."
-            )
-        self._build_lcw((input_dim, self.units))
-        self.input_spec = keras.layers.InputSpec(
-            min_ndim=2, axes={-1: input_dim}
-        )
 
-    def call(self, inputs, training=None):
-        if self.compute_dtype != self.variable_dtype:
-            # Mixed precision: form the kernel in float32, cast it once.
-            return super().call(inputs, training=training)
-        # x (B v) = (x B) v: mapping the inputs costs O(rows * fan_in), not
-        # O(fan_in * units), and keeps the train step within a few percent of
-        # Dense's (benchmarks/bench_lcw.py).
-        x = ops.matmul(
-            zero_sum.zero_sum_to_coordinates(inputs, axis=-1),
-            self.kernel_coordinates,
-        )
-        if self.bias is not None:
-            x = ops.add(x, self.bias)
-        if self.activation is not None:
-            x = self.activation(x)
-        return x
+class _LCWConv(reparameterized.ReparameterizedConv):
+    parameterization_name = "lcw"
 
-
-class _LCWConv(ZeroSumKernel):
-    def __init__(
-        self, filters, kernel_size, *args, kernel_initializer=None, **kwargs
-    ):
+    def __init__(self, filters, kernel_size, *args, kernel_initializer=None, **kwargs):
         super().__init__(
-            filters,
-            kernel_size,
-            *args,
-            kernel_initializer=kernel_initializer,
-            **self._check_arguments(kwargs),
+            filters, kernel_size, *args, kernel_initializer=kernel_initializer, **kwargs
         )
-
-    def build(self, input_shape):
-        self._build_lcw(reparameterized.conv_kernel_shape(self, input_shape))
 
 
 def _conv_doc(rank):

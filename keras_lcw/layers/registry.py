@@ -1,24 +1,28 @@
 """Dense and convolution layers by parameterization name.
 
 keras-tuner's `hp.Choice` holds strings, and `keras_lcw.convert` maps a plain
-layer to its counterpart: both look layers up here. A parameterization is a
-name and one builder per layer kind: `"dense"`, or the convolution rank 1, 2
-or 3. A builder is called like the Keras layer it stands for; the builders of
-every name but "plain" also offer `from_plain(layer) -> (layer, weights)`,
-which `convert` uses, and may offer `converts_exactly(layer) -> bool` when
-their map is exact for some plain layers only (GmP: linear and positively
-homogeneous activations). A new parameterization is one more entry in
-`PARAMETERIZATIONS`.
+layer to its counterpart: both look layers up here. Every name of
+`keras_lcw.parameterizations` has a builder per layer kind ("dense", or the
+convolution rank 1, 2 or 3): its own layer class where it has one
+(`LCWDense`, `GmPConv2D`, ...), else `ReparameterizedDense` /
+`ReparameterizedConvND` with `parameterization=name`. Beside them, "plain"
+is Keras's layer and "lcw_constraint" Keras's layer kept zero-sum by
+projection. A builder is called like the Keras layer it stands for; those of
+every name but "plain" also offer `from_plain(layer) -> (layer, weights)`
+and `conversion_error(layer)`, which `convert` uses, and
+`default_kernel_initializer(activation)`, which `keras_lcw.tuning` uses.
 """
 
 import keras
 from keras import ops
 
-from keras_lcw import cloning
+from keras_lcw import parameterizations
+from keras_lcw import plain
 from keras_lcw.constraints import LCWConstraint
 from keras_lcw.initializers import LCWInitializer
 from keras_lcw.layers import gmp
 from keras_lcw.layers import lcw
+from keras_lcw.layers import reparameterized
 
 # The Keras layers every parameterization has a counterpart of.
 PLAIN_CLASSES = {
@@ -27,6 +31,53 @@ PLAIN_CLASSES = {
     2: keras.layers.Conv2D,
     3: keras.layers.Conv3D,
 }
+
+_GENERIC_CLASSES = {
+    "dense": reparameterized.ReparameterizedDense,
+    1: reparameterized.ReparameterizedConv1D,
+    2: reparameterized.ReparameterizedConv2D,
+    3: reparameterized.ReparameterizedConv3D,
+}
+
+# Parameterizations with layer classes of their own.
+_NAMED_CLASSES = {
+    "lcw": {
+        "dense": lcw.LCWDense,
+        1: lcw.LCWConv1D,
+        2: lcw.LCWConv2D,
+        3: lcw.LCWConv3D,
+    },
+    "gmp": {
+        "dense": gmp.GmPDense,
+        1: gmp.GmPConv1D,
+        2: gmp.GmPConv2D,
+        3: gmp.GmPConv3D,
+    },
+}
+
+
+class Reparameterized:
+    """Builds the generic layer of a parameterization without a class of its
+    own: `ReparameterizedDense(..., parameterization=name)`."""
+
+    def __init__(self, layer_class, name):
+        self.layer_class = layer_class
+        self.name = name
+        self.plain_class = layer_class.plain_class
+
+    def __call__(self, *args, **kwargs):
+        return self.layer_class(*args, parameterization=self.name, **kwargs)
+
+    def from_plain(self, layer):
+        return self.layer_class.from_plain(layer, parameterization=self.name)
+
+    def conversion_error(self, layer):
+        return self.layer_class.conversion_error(layer, parameterization=self.name)
+
+    def default_kernel_initializer(self, activation):
+        return parameterizations.get(self.name).default_kernel_initializer(
+            activation
+        )
 
 
 class ZeroSumConstrained:
@@ -59,19 +110,34 @@ class ZeroSumConstrained:
             **kwargs,
         )
 
+    def conversion_error(self, layer):
+        return parameterizations.get("lcw").inverse_error(
+            ops.convert_to_numpy(layer.kernel), None, layer.activation
+        )
+
+    def default_kernel_initializer(self, activation):
+        return parameterizations.get("lcw").default_kernel_initializer(
+            activation
+        )
+
     def from_plain(self, layer):
         """Returns `(layer, weights)`: a copy of the plain `layer` with the
-        LCW constraint and initializer, and its weights with the kernel
-        projected onto the zero-sum set."""
-        cloning.check_convertible(
-            layer, self.plain_class, "ZeroSumConstrained.from_plain()"
-        )
-        config = cloning.plain_config(layer)
+        LCW constraint and initializer, and its weights by name with the
+        kernel projected onto the zero-sum set."""
+        plain.check_layer(layer, self.plain_class, "ZeroSumConstrained.from_plain()")
+        config = plain.plain_config(layer)
         if config.get("kernel_constraint") is not None:
             raise ValueError(
                 f"Layer '{layer.name}' has kernel_constraint="
                 f"{config['kernel_constraint']!r}, which the 'lcw_constraint' "
                 "parameterization would replace. Leave the layer out of the "
+                "conversion."
+            )
+        reason = self.conversion_error(layer)
+        if reason is not None:
+            raise ValueError(
+                f"Layer '{layer.name}' cannot be converted to "
+                f"'lcw_constraint', because {reason}. Leave it out of the "
                 "conversion."
             )
         config["kernel_constraint"] = keras.saving.serialize_keras_object(
@@ -80,40 +146,34 @@ class ZeroSumConstrained:
         config["kernel_initializer"] = keras.saving.serialize_keras_object(
             LCWInitializer(config["kernel_initializer"])
         )
-        kernel, *bias = layer.get_weights()
-        kernel = ops.convert_to_numpy(LCWConstraint()(kernel))
-        return self.plain_class.from_config(config), [kernel] + bias
+        weights = {"kernel": ops.convert_to_numpy(LCWConstraint()(layer.kernel))}
+        if layer.use_bias:
+            weights["bias"] = ops.convert_to_numpy(layer.bias)
+        return self.plain_class.from_config(config), weights
 
 
-PARAMETERIZATIONS = {
-    "plain": PLAIN_CLASSES,
-    "lcw": {
-        "dense": lcw.LCWDense,
-        1: lcw.LCWConv1D,
-        2: lcw.LCWConv2D,
-        3: lcw.LCWConv3D,
-    },
-    "lcw_constraint": {
-        kind: ZeroSumConstrained(plain_class)
-        for kind, plain_class in PLAIN_CLASSES.items()
-    },
-    "gmp": {
-        "dense": gmp.GmPDense,
-        1: gmp.GmPConv1D,
-        2: gmp.GmPConv2D,
-        3: gmp.GmPConv3D,
-    },
-}
+def names():
+    """Every parameterization name `get_dense` and `get_conv` take."""
+    return ("plain",) + tuple(parameterizations.PARAMETERIZATIONS) + ("lcw_constraint",)
 
 
 def builder(parameterization, kind):
     """The builder of `parameterization` for `kind` ("dense", 1, 2 or 3)."""
-    if parameterization not in PARAMETERIZATIONS:
+    if parameterization == "plain":
+        return PLAIN_CLASSES[kind]
+    if parameterization == "lcw_constraint":
+        return ZeroSumConstrained(PLAIN_CLASSES[kind])
+    if not isinstance(parameterization, str) or (
+        parameterization not in parameterizations.PARAMETERIZATIONS
+    ):
         raise ValueError(
             f"Unknown parameterization {parameterization!r}; allowed: "
-            f"{', '.join(repr(name) for name in PARAMETERIZATIONS)}."
+            f"{', '.join(repr(name) for name in names())}."
         )
-    return PARAMETERIZATIONS[parameterization][kind]
+    named = _NAMED_CLASSES.get(parameterization)
+    if named is not None:
+        return named[kind]
+    return Reparameterized(_GENERIC_CLASSES[kind], parameterization)
 
 
 def get_dense(parameterization, units, **kwargs):
@@ -122,8 +182,10 @@ def get_dense(parameterization, units, **kwargs):
     Args:
         parameterization: "plain" (`keras.layers.Dense`), "lcw"
             (`keras_lcw.LCWDense`), "lcw_constraint" (`keras.layers.Dense`
-            with `LCWConstraint` and `LCWInitializer`) or "gmp"
-            (`keras_lcw.GmPDense`, whose activation defaults to relu).
+            with `LCWConstraint` and `LCWInitializer`), "gmp"
+            (`keras_lcw.GmPDense`, whose activation defaults to relu), or
+            any other name of `keras_lcw.parameterizations`
+            (`keras_lcw.layers.ReparameterizedDense`).
         units: the number of output units.
         **kwargs: the other arguments of the layer.
 
@@ -141,8 +203,10 @@ def get_conv(parameterization, rank, filters, kernel_size, **kwargs):
     Args:
         parameterization: "plain" (`keras.layers.Conv{rank}D`), "lcw"
             (`keras_lcw.LCWConv{rank}D`), "lcw_constraint" (the Keras
-            convolution with `LCWConstraint` and `LCWInitializer`) or "gmp"
-            (`keras_lcw.GmPConv{rank}D`, whose activation defaults to relu).
+            convolution with `LCWConstraint` and `LCWInitializer`), "gmp"
+            (`keras_lcw.GmPConv{rank}D`, whose activation defaults to relu),
+            or any other name of `keras_lcw.parameterizations`
+            (`keras_lcw.layers.ReparameterizedConv{rank}D`).
         rank: 1, 2 or 3.
         filters, kernel_size, **kwargs: the arguments of the layer.
 

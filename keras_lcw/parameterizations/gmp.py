@@ -1,0 +1,137 @@
+"""GmP: each unit as a radius, a direction in hyperspherical coordinates and
+the signed distance of its activation boundary from the origin.
+
+    y = r * act(u(theta) . x + lambda)
+
+(W. Chen and H. Ge, "Neural Characteristic Activation Analysis and Geometric
+Parameterization for ReLU Networks", NeurIPS 2024, arXiv:2305.15912). For
+r >= 0 and an activation with `act(a z) = a act(z)` for a >= 0 (linear, relu,
+leaky_relu) this is `act(w . x + b)` with `w = r u`, `b = r lambda`: the
+inverse gives `u = w / |w|` (its angles, `keras_lcw.numerics.hyperspherical`),
+`r = |w|` and `lambda = b / r`.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_lcw.numerics import hyperspherical
+from keras_lcw.parameterizations import base
+
+# Activations f with f(a z) = a f(z) for every a >= 0: for them
+# r * f(z) = f(r z) when r >= 0, so a GmP layer folds into its parent.
+POSITIVELY_HOMOGENEOUS = (
+    keras.activations.linear,
+    keras.activations.relu,
+    keras.activations.leaky_relu,
+)
+
+
+class Geometric(base.Parameterization):
+    """Angles (or, for a fan-in of 1, a fixed sign), offset and radius."""
+
+    name = "gmp"
+    refused_arguments = {
+        **base.REFUSED_ARGUMENTS,
+        "bias_constraint": "the bias r * lambda is computed from the offset "
+        "and the radius",
+    }
+
+    def variables(self, kernel_shape, use_bias):
+        units = kernel_shape[-1]
+        fan_in = base.fan_in_of(kernel_shape)
+        if fan_in == 1:
+            # A direction in one dimension is a sign, which no gradient can
+            # change: drawn at initialization and kept.
+            variables = [base.Variable("direction", (units,), trainable=False)]
+        else:
+            variables = [base.Variable("angles", (fan_in - 1, units))]
+        if use_bias:
+            variables.append(base.Variable("offset", (units,), regularizer="bias"))
+        variables.append(base.Variable("radius", (units,), regularizer="kernel"))
+        return variables
+
+    def call_kernel(self, values, kernel_shape):
+        """The unit-norm directions u, in the kernel's shape."""
+        if "angles" in values:
+            directions = hyperspherical.to_cartesian(values["angles"])
+        else:
+            directions = values["direction"]
+        return ops.reshape(directions, kernel_shape)
+
+    def forward(self, values, kernel_shape):
+        kernel = self.call_kernel(values, kernel_shape) * values["radius"]
+        return kernel, self.forward_bias(values)
+
+    def forward_bias(self, values):
+        if "offset" not in values:
+            return None
+        return values["radius"] * values["offset"]
+
+    def output(self, preactivation, values, activation, per_unit):
+        if "offset" in values:
+            preactivation = preactivation + per_unit(values["offset"])
+        if activation is not None:
+            preactivation = activation(preactivation)
+        return preactivation * per_unit(values["radius"])
+
+    def inverse(self, kernel, bias):
+        """The angles of each unit's w / |w| (for a fan-in of 1, its sign),
+        r = |w| and lambda = b / r. A unit with w = 0 gets r = 0, the angles
+        of the first basis vector (or the sign +1) and lambda = b."""
+        kernel = ops.convert_to_tensor(kernel)
+        flat = ops.reshape(kernel, (-1, kernel.shape[-1]))
+        if flat.shape[0] == 1:
+            radius = ops.abs(flat[0])
+            values = {"direction": ops.where(flat[0] < 0, -1.0, 1.0)}
+        else:
+            angles, radius = hyperspherical.to_hyperspherical(flat)
+            values = {"angles": angles}
+        if bias is not None:
+            safe_radius = ops.where(radius > 0, radius, ops.ones_like(radius))
+            values["offset"] = ops.convert_to_tensor(bias) / safe_radius
+        values["radius"] = radius
+        return {
+            name: ops.cast(value, kernel.dtype) for name, value in values.items()
+        }
+
+    def inverse_error(self, kernel, bias, activation):
+        name = base.activation_name(activation)
+        if (activation or keras.activations.linear) not in POSITIVELY_HOMOGENEOUS:
+            return (
+                f"its activation {name!r} is not positively homogeneous: no "
+                "radius r, direction u and offset lambda make "
+                f"r * {name}(u . x + lambda) equal {name}(w . x + b). Only "
+                "linear, relu and leaky_relu layers convert"
+            )
+        kernel = np.asarray(kernel)
+        zero = ~np.any(kernel.reshape(-1, kernel.shape[-1]) != 0, axis=0)
+        if bias is not None and np.any(zero & (np.asarray(bias) != 0)):
+            return (
+                f"{int(np.sum(zero & (np.asarray(bias) != 0)))} of its "
+                f"{zero.size} units have a zero kernel and a non-zero bias b: "
+                "their output is the constant f(b), which a GmP unit "
+                "r * f(u . x + lambda) with r = |w| = 0 cannot give"
+            )
+        return None
+
+    def bake_error(self, values, activation):
+        activation = activation or keras.activations.linear
+        if activation is keras.activations.linear:
+            return None
+        name = base.activation_name(activation)
+        if activation not in POSITIVELY_HOMOGENEOUS:
+            return (
+                f"its activation {name!r} is not positively homogeneous, so "
+                "r * act(u . x + lambda) is not act(w . x + b) for any w, b. "
+                "Only linear, relu and leaky_relu layers bake"
+            )
+        radius = ops.convert_to_numpy(values["radius"])
+        negative = int(np.sum(radius < 0))
+        if negative:
+            return (
+                f"{negative} of its {radius.size} units have a negative "
+                f"radius r, and r * {name}(z) equals {name}(r z) only for "
+                "r >= 0"
+            )
+        return None
