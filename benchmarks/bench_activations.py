@@ -55,6 +55,7 @@ def main():
         ),
     ]
     common.print_table(f"Activations in a {DEPTH} x Dense({WIDTH}) MLP, batch {BATCH}", rows)
+    return rows
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ def main():
         ),
     ]
     common.print_table("GmP overhead", rows)
+    return rows
 
 
 if __name__ == "__main__":

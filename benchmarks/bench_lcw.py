@@ -46,6 +46,7 @@ def main():
         ),
     ]
     common.print_table("LCW overhead", rows)
+    return rows
 
 
 if __name__ == "__main__":

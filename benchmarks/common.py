@@ -14,6 +14,10 @@ def parse_args(description):
     parser.add_argument("--repeats", type=int, default=60, help="timed steps per model")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps per model")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--no-docs", action="store_true",
+        help="python -m benchmarks: do not write the table into benchmarks/README.md",
+    )
     return parser.parse_args()
 
 
@@ -62,12 +66,20 @@ def compare(name, build_plain, build_candidate, input_shape, batch, args):
     }
 
 
-def print_table(title, rows):
-    print(f"\n{title} (backend {keras.backend.backend()}, train step, median)\n")
-    print("| comparison | plain ms | keras_lcw ms | ratio | step ratio min | step ratio max |")
-    print("|---|---|---|---|---|---|")
+def markdown_table(rows):
+    """The rows of `compare` as a markdown table."""
+    lines = [
+        "| comparison | plain ms | keras_lcw ms | ratio | step ratio min | step ratio max |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        print(
+        lines.append(
             f"| {r['name']} | {r['plain_ms']:.2f} | {r['candidate_ms']:.2f} | "
             f"{r['ratio']:.3f} | {r['ratio_min']:.3f} | {r['ratio_max']:.3f} |"
         )
+    return "\n".join(lines)
+
+
+def print_table(title, rows):
+    print(f"\n{title} (backend {keras.backend.backend()}, train step, median)\n")
+    print(markdown_table(rows))

@@ -6,7 +6,8 @@ initialization, on one training batch with training-mode statistics, it
 measures per layer the second moment of the preactivations z and of the
 cross-entropy gradient dL/dz, plots them to OUTPUT/anact_gradient_flow.png
 and prints their spread across layers (max / min). It then trains every
-variant on scikit-learn's bundled digits and prints the accuracies.
+variant on scikit-learn's bundled digits, prints the accuracies and writes
+the table into docs/anact.md (not with --no-docs).
 
 The moments come from `keras_lcw.diagnostics.signal_statistics`, with a
 `GradientProbe` on every preactivation.
@@ -24,7 +25,11 @@ import numpy as np
 
 import keras_lcw
 from common import EpochLine
+from common import add_docs_argument
+from common import docs_page
 from common import load_digits
+from common import results_block
+from common import write_results
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -69,6 +74,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default="outputs")
+    add_docs_argument(parser, "anact.md")
     args = parser.parse_args()
     # Standardized pixels: the first layer then sees unit second moments.
     x_train, x_val, y_train, y_val = load_digits(args.seed, standardize=True)
@@ -105,6 +111,21 @@ def main():
     path = os.path.join(args.output, "anact_gradient_flow.png")
     fig.savefig(path, dpi=120, bbox_inches="tight")
     print(f"wrote {path}")
+    if not args.no_docs:
+        lines = [
+            "| activation | E[z^2] spread | E[g^2] spread | train acc | val acc | seconds |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, (forward, backward) in moments.items():
+            train, val, seconds = results[name]
+            lines.append(
+                f"| {name} | {forward.max() / forward.min():.3g} | {backward.max() / backward.min():.3g} | "
+                f"{train:.3f} | {val:.3f} | {seconds:.1f} |"
+            )
+        write_results(
+            docs_page("anact.md"), "anact_gradient_flow",
+            results_block("examples/anact_gradient_flow.py", args, "\n".join(lines)),
+        )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,17 @@
-"""What the examples share: the digits data and a progress line per epoch."""
+"""What the examples share: the digits data, a progress line per epoch, and
+the results tables they write into the docs pages."""
 
+import datetime
+import os
+import platform
 import time
+from importlib import metadata
 
 import keras
 import numpy as np
+
+# The repository's docs/ folder, wherever the script is run from.
+DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs")
 
 
 def load_digits(seed, images=False, standardize=False):
@@ -56,3 +64,80 @@ class EpochLine(keras.callbacks.Callback):
             f"  {self.label:<20} epoch {epoch + 1:>4}/{self.epochs}  {metrics}",
             flush=True,
         )
+
+
+def docs_page(name):
+    """The path of the docs page `name` (e.g. "lcw.md") of this repository."""
+    return os.path.normpath(os.path.join(DOCS, name))
+
+
+def write_results(doc_path, name, markdown):
+    """Replaces the text between the markers of results table `name` in a
+    docs page with `markdown`.
+
+    The page must hold exactly one `<!-- results:NAME -->` and, after it,
+    exactly one `<!-- /results:NAME -->`; the text between them is replaced
+    and everything else is kept. Nothing is created: a missing page or
+    missing markers raise, and the page is then left as it was.
+    """
+    begin, end = f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
+    with open(doc_path, encoding="utf-8") as f:
+        text = f.read()
+    counts = (text.count(begin), text.count(end))
+    if counts != (1, 1):
+        raise ValueError(
+            f"{doc_path} must contain {begin!r} and {end!r} once each to "
+            f"receive the results table {name!r}; found them {counts[0]} and "
+            f"{counts[1]} times."
+        )
+    start, stop = text.index(begin) + len(begin), text.index(end)
+    if stop < start:
+        raise ValueError(f"In {doc_path}, {end!r} comes before {begin!r}.")
+    text = text[:start] + "\n" + markdown.strip("\n") + "\n" + text[stop:]
+    with open(doc_path, "w", encoding="utf-8") as f:
+        f.write(text)
+    print(f"wrote the results table {name!r} into {doc_path}")
+
+
+def machine_line():
+    """Where and when a measurement ran: processor, CPU count, backend and
+    Keras versions, and today's date, as one sentence."""
+    machine = platform.machine()
+    processor = platform.processor()
+    if processor and processor != machine:
+        machine = f"{processor} ({machine})"
+    backend = keras.backend.backend()
+    try:
+        backend += " " + metadata.version(backend)
+    except metadata.PackageNotFoundError:
+        pass
+    return (
+        f"Measured on {machine or 'an unknown processor'}, {os.cpu_count()} "
+        f"CPUs, backend {backend}, Keras {keras.__version__}, on "
+        f"{datetime.date.today().isoformat()}"
+    )
+
+
+def command_line(script, args, skip=("output", "no_docs", "log_every")):
+    """The command that reproduces a run: `script` with every argument of
+    `args` (an argparse namespace) but those in `skip`."""
+    options = " ".join(
+        f"--{key.replace('_', '-')} {value}"
+        for key, value in vars(args).items()
+        if key not in skip
+    )
+    return f"KERAS_BACKEND={keras.backend.backend()} python {script} {options}".strip()
+
+
+def results_block(script, args, table):
+    """A results table with the line saying where, when and how it was
+    measured."""
+    return f"{machine_line()}, by `{command_line(script, args)}`:\n\n{table}"
+
+
+def add_docs_argument(parser, page):
+    """Adds `--no-docs` to an example's argument parser."""
+    parser.add_argument(
+        "--no-docs", action="store_true",
+        help=f"do not write the results table into docs/{page}",
+    )

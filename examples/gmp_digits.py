@@ -6,7 +6,8 @@ InputMeanNormalization + GmPConv2D for both convolutions (W. Chen and H. Ge,
 "Neural Characteristic Activation Analysis and Geometric Parameterization
 for ReLU Networks", NeurIPS 2024, arXiv:2305.15912), whose claim is that
 training stays stable at the larger rate. Prints a table of validation
-accuracy and loss and writes a PNG of the loss curves.
+accuracy and loss, writes a PNG of the loss curves to OUTPUT/gmp_digits.png
+and the table into docs/gmp.md (not with --no-docs).
 
     KERAS_BACKEND=jax python examples/gmp_digits.py --epochs 30
 """
@@ -20,7 +21,11 @@ import matplotlib
 
 import keras_lcw
 from common import EpochLine
+from common import add_docs_argument
+from common import docs_page
 from common import load_digits
+from common import results_block
+from common import write_results
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -48,6 +53,7 @@ def main():
     parser.add_argument("--lr", type=float, default=0.003, help="the base Adam learning rate")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default="outputs")
+    add_docs_argument(parser, "gmp.md")
     args = parser.parse_args()
     if args.epochs < 2:
         parser.error("--epochs must be at least 2: the table reports the largest training loss after epoch 1")
@@ -93,6 +99,20 @@ def main():
     path = os.path.join(args.output, "gmp_digits.png")
     figure.savefig(path, dpi=120, bbox_inches="tight")
     print(f"wrote {path}")
+    if not args.no_docs:
+        lines = [
+            "| method | lr | final val acc | best val acc | final val loss | max train loss | time s |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for method, lr, history, seconds in results:
+            lines.append(
+                f"| {method} | {lr:g} | {history['val_accuracy'][-1]:.3f} | {max(history['val_accuracy']):.3f} | "
+                f"{history['val_loss'][-1]:.4f} | {max(history['loss'][1:]):.4f} | {seconds:.1f} |"
+            )
+        write_results(
+            docs_page("gmp.md"), "gmp_digits",
+            results_block("examples/gmp_digits.py", args, "\n".join(lines)),
+        )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ samples, full batch, with the learning rate divided by 10 on plateaus; GmP
 gets a 10x larger learning rate, as in W. Chen and H. Ge, "Neural
 Characteristic Activation Analysis and Geometric Parameterization for ReLU
 Networks" (NeurIPS 2024, arXiv:2305.15912). Prints the test RMSE on a grid of
-[-10, 10] per seed and writes a PNG of the fitted curves.
+[-10, 10] per seed, writes a PNG of the fitted curves to OUTPUT/gmp_levy.png
+and the results table into docs/gmp.md (not with --no-docs).
 
     KERAS_BACKEND=jax python examples/gmp_levy.py --epochs 100 --seeds 3
 """
@@ -21,6 +22,10 @@ import numpy as np
 
 import keras_lcw
 from common import EpochLine
+from common import add_docs_argument
+from common import docs_page
+from common import results_block
+from common import write_results
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -97,6 +102,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0, help="the first seed")
     parser.add_argument("--lr", type=float, default=0.01, help="Adam learning rate; GmP gets 10x")
     parser.add_argument("--output", default="outputs")
+    add_docs_argument(parser, "gmp.md")
     args = parser.parse_args()
     os.makedirs(args.output, exist_ok=True)
 
@@ -136,6 +142,18 @@ def main():
     path = os.path.join(args.output, "gmp_levy.png")
     figure.savefig(path, dpi=120, bbox_inches="tight")
     print(f"wrote {path}")
+    if not args.no_docs:
+        lines = [
+            "| method | lr | " + " | ".join(f"seed {s}" for s in seeds) + " | mean |",
+            "|---|---|" + "---|" * len(seeds) + "---|",
+        ]
+        for method, lr in methods.items():
+            cells = " | ".join(f"{e:.3f}" for e in rmse[method])
+            lines.append(f"| {method} | {lr:.2g} | {cells} | {np.mean(rmse[method]):.3f} |")
+        write_results(
+            docs_page("gmp.md"), "gmp_levy",
+            results_block("examples/gmp_levy.py", args, "\n".join(lines)),
+        )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ validation accuracy reaches 90% and the seconds per epoch:
 - lcw_dense:       keras_lcw.LCWDense (reparameterized)
 - lcw_batchnorm:   LCWDense -> BatchNormalization -> sigmoid
 
-Writes a PNG of validation accuracy per epoch and a JSON of the results.
+Writes a PNG of validation accuracy per epoch and a JSON of the results to
+OUTPUT/lcw_deep_sigmoid.png and .json, and the results table into
+docs/lcw.md (not with --no-docs).
 Paper: T. Kutsuna, "Linearly Constrained Weights: Reducing Activation Shift
 for Faster Training of Neural Networks", ECML PKDD 2019, arXiv:2403.13833.
 
@@ -28,7 +30,11 @@ import numpy as np
 
 import keras_lcw
 from common import EpochLine
+from common import add_docs_argument
+from common import docs_page
 from common import load_digits
+from common import results_block
+from common import write_results
 
 MODELS = ("plain", "batchnorm", "lcw_constraint", "lcw_dense", "lcw_batchnorm")
 WIDTH = 100
@@ -111,15 +117,22 @@ def print_table(results, args):
         f"lr {args.learning_rate}, batch {args.batch_size}, {args.epochs} "
         f"epochs, seed {args.seed}, backend {keras.backend.backend()}\n"
     )
-    print("| model | train acc | val acc | epoch to 90% val | s/epoch |")
-    print("|---|---|---|---|---|")
+    print(markdown_table(results))
+
+
+def markdown_table(results):
+    lines = [
+        "| model | train acc | val acc | epoch to 90% val | s/epoch |",
+        "|---|---|---|---|---|",
+    ]
     for r in results:
         reached = r["epoch_to_90"] if r["epoch_to_90"] is not None else "never"
-        print(
+        lines.append(
             f"| {r['model']} | {r['train_accuracy']:.3f} | "
             f"{r['val_accuracy']:.3f} | {reached} | "
             f"{r['seconds_per_epoch']:.3f} |"
         )
+    return "\n".join(lines)
 
 
 def plot(results, args, path):
@@ -152,6 +165,7 @@ def main(argv=None):
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of " + ", ".join(MODELS))
     parser.add_argument("--log-every", type=int, default=5)
     parser.add_argument("--output", default="outputs")
+    add_docs_argument(parser, "lcw.md")
     args = parser.parse_args(argv)
     kinds = args.models.split(",")
     unknown = sorted(set(kinds) - set(MODELS))
@@ -172,6 +186,11 @@ def main(argv=None):
     with open(os.path.join(args.output, "lcw_deep_sigmoid.json"), "w") as f:
         json.dump({"args": vars(args), "results": results}, f, indent=1)
     print(f"\nwrote {png}")
+    if not args.no_docs:
+        write_results(
+            docs_page("lcw.md"), "lcw_deep_sigmoid",
+            results_block("examples/lcw_deep_sigmoid.py", args, markdown_table(results)),
+        )
     return results
 
 

@@ -7,7 +7,8 @@ Riera and Pujol (arXiv:1712.02609) report, for 51 convolutional layers on
 CIFAR-10, ReLU and Swish at chance and linked ReLU and linked SELU learning.
 
 Prints one line per epoch and variant, then a table of final accuracies,
-and writes the validation curves to OUTPUT/linked_depth_test.png.
+writes the validation curves to OUTPUT/linked_depth_test.png and the table
+into docs/linked.md (not with --no-docs).
 
 Usage: KERAS_BACKEND=jax python examples/linked_depth_test.py [--epochs 30]
 """
@@ -21,7 +22,11 @@ import matplotlib
 
 import keras_lcw
 from common import EpochLine
+from common import add_docs_argument
+from common import docs_page
 from common import load_digits
+from common import results_block
+from common import write_results
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -53,6 +58,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default="outputs")
+    add_docs_argument(parser, "linked.md")
     args = parser.parse_args()
     x_train, x_val, y_train, y_val = load_digits(args.seed)
     results, curves = {}, {}
@@ -82,6 +88,14 @@ def main():
     path = os.path.join(args.output, "linked_depth_test.png")
     fig.savefig(path, dpi=120, bbox_inches="tight")
     print(f"wrote {path}")
+    if not args.no_docs:
+        lines = ["| activation | train acc | val acc | params | seconds |", "|---|---|---|---|---|"]
+        for name, (train, val, params, seconds) in results.items():
+            lines.append(f"| {name} | {train:.3f} | {val:.3f} | {params} | {seconds:.1f} |")
+        write_results(
+            docs_page("linked.md"), "linked_depth_test",
+            results_block("examples/linked_depth_test.py", args, "\n".join(lines)),
+        )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ parameterization ("plain", "lcw", "lcw_constraint"), activation ("tanh",
 RandomSearch over the 18 combinations and a Hyperband search, prints the
 best trials, re-evaluates each search's best model (`get_best_models`, which
 reloads the trial's best checkpoint) against the trial's recorded best
-validation accuracy, and plots the RandomSearch results.
+validation accuracy, plots the RandomSearch results to
+OUTPUT/tune_digits.png (the trials go to OUTPUT/tune_digits/, emptied first)
+and writes the tables into docs/tuning.md (not with --no-docs).
 
     KERAS_BACKEND=jax python examples/tune_digits.py --epochs 8
 """
@@ -21,7 +23,11 @@ import keras_tuner
 import matplotlib
 import numpy as np
 
+from common import add_docs_argument
+from common import docs_page
 from common import load_digits
+from common import results_block
+from common import write_results
 from keras_lcw import tuning
 
 matplotlib.use("Agg")
@@ -55,8 +61,15 @@ def build(hp):
 
 
 def report(name, tuner, validation, count):
+    """Prints the best trials; returns them as a markdown table."""
     print(f"\n{name}: best {count} trials")
     print(f"{'parameterization':<16} {'activation':<10} {'normalization':<13} {'val acc':>8}")
+    table = [
+        f"{name}: best {count} trials",
+        "",
+        "| parameterization | activation | normalization | val acc |",
+        "|---|---|---|---|",
+    ]
     for trial in tuner.oracle.get_best_trials(count):
         values = trial.hyperparameters.values
         print(
@@ -64,13 +77,19 @@ def report(name, tuner, validation, count):
             f"{values['hidden/activation']:<10} "
             f"{values['hidden/normalization']:<13} {trial.score:>8.4f}"
         )
+        table.append(
+            f"| {values['hidden/parameterization']} | {values['hidden/activation']} "
+            f"| {values['hidden/normalization']} | {trial.score:.4f} |"
+        )
     best_trial = tuner.oracle.get_best_trials(1)[0]
     best_model = tuner.get_best_models(1)[0]
     _, accuracy = best_model.evaluate(*validation, verbose=0)
-    print(
+    line = (
         f"best model re-evaluated: val acc {accuracy:.4f} "
         f"(trial's best epoch: {best_trial.score:.4f})"
     )
+    print(line)
+    return "\n".join(table + ["", line[0].upper() + line[1:] + "."])
 
 
 def plot(tuner, path):
@@ -99,6 +118,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default="outputs/")
+    add_docs_argument(parser, "tuning.md")
     args = parser.parse_args()
     keras.utils.set_random_seed(args.seed)
     x_train, x_val, y_train, y_val = load_digits(args.seed)
@@ -113,7 +133,7 @@ def main():
         directory=directory, project_name="random",
     )
     random_search.search(*train, epochs=args.epochs, **fit)
-    report("RandomSearch", random_search, validation, grid)
+    random_table = report("RandomSearch", random_search, validation, grid)
 
     hyperband = keras_tuner.Hyperband(
         build, objective="val_accuracy", max_epochs=args.epochs, factor=3,
@@ -121,11 +141,16 @@ def main():
         project_name="hyperband",
     )
     hyperband.search(*train, **fit)
-    report("Hyperband", hyperband, validation, 5)
+    hyperband_table = report("Hyperband", hyperband, validation, 5)
 
     path = os.path.join(args.output, "tune_digits.png")
     plot(random_search, path)
     print(f"\nwrote {path}")
+    if not args.no_docs:
+        write_results(
+            docs_page("tuning.md"), "tune_digits",
+            results_block("examples/tune_digits.py", args, random_table + "\n\n" + hyperband_table),
+        )
 
 
 if __name__ == "__main__":

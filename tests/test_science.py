@@ -15,7 +15,7 @@ EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "examples", "lcw_deep_si
 def test_deep_sigmoid_trains_with_lcw_and_not_plain(tmp_path):
     command = [
         sys.executable, EXAMPLE, "--depth", "20", "--epochs", "6",
-        "--models", "plain,lcw_dense", "--log-every", "3", "--output", str(tmp_path),
+        "--models", "plain,lcw_dense", "--log-every", "3", "--output", str(tmp_path), "--no-docs",
     ]
     result = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, KERAS_BACKEND="jax"))
     assert result.returncode == 0, result.stderr[-3000:]
