@@ -47,6 +47,22 @@ def value_and_elementwise_derivative(fn, x):
     )
 
 
+def is_concrete(x):
+    """Whether the values of the tensor `x` can be read now: False while a
+    backend traces a graph (TensorFlow outside eager execution, a JAX
+    tracer), where `x` is symbolic."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return not tf.is_symbolic_tensor(x)
+    if backend == "jax":
+        import jax
+
+        return not isinstance(x, jax.core.Tracer)
+    return True
+
+
 def batch_mean(x, axes, synchronized=False):
     """The mean of `x` over `axes`: a batch statistic.
 

@@ -1,8 +1,16 @@
 """bake(): turn reparameterized layers into plain Keras layers."""
 
+import keras
+
 from keras_lcw import cloning
 from keras_lcw import plain
-from keras_lcw.layers.reparameterized import ReparameterizedKernel
+
+
+def _bakes(layer):
+    """Whether `layer` turns itself into a plain Keras layer (`bake()`)."""
+    return callable(getattr(layer, "bake", None)) and not isinstance(
+        layer, keras.Model
+    )
 
 
 def _check_no_hidden_layers(layer):
@@ -10,7 +18,7 @@ def _check_no_hidden_layers(layer):
     hidden = [
         inner.name
         for inner in layer._flatten_layers(include_self=False)
-        if isinstance(inner, ReparameterizedKernel)
+        if _bakes(inner)
     ]
     if hidden:
         raise ValueError(
@@ -34,11 +42,12 @@ def bake(model):
     outputs, and saves and loads in a program that never imports keras_lcw:
     use it for deployment, quantization, LoRA or export.
 
-    Every reparameterized layer bakes through its parameterization
-    (`keras_lcw.parameterizations`): `layer.bake()` returns an unbuilt plain
-    Keras layer and its weights by name, from the parameterization's forward
-    map; a layer that cannot be folded exactly raises a ValueError naming
-    itself. A subclassed model or layer inside the model that holds keras_lcw
+    A layer takes part by implementing `bake()`, which returns an unbuilt
+    plain Keras layer and its weights by name that make it compute exactly
+    what the layer computes: every reparameterized layer through its
+    parameterization's forward map (`keras_lcw.parameterizations`), and
+    `InputMeanNormalization` as a `keras.layers.Normalization`. A layer that
+    cannot be folded exactly raises a ValueError naming itself. A subclassed model or layer inside the model that holds keras_lcw
     layers raises too: bake() cannot rewrite it.
 
     Args:
@@ -50,13 +59,20 @@ def bake(model):
 
     Example:
 
+    >>> model = keras.Sequential([
+    ...     keras.Input((16,)),
+    ...     keras_lcw.LCWDense(32, activation="sigmoid"),
+    ...     keras_lcw.GmPDense(32),
+    ...     keras.layers.Dense(10)])
     >>> plain = keras_lcw.bake(model)
+    >>> [type(layer).__name__ for layer in plain.layers]
+    ['Dense', 'Dense', 'Dense']
     >>> plain.save("deploy.keras")  # loads without keras_lcw
     """
     cloning.check_model(model, "bake")
 
     def replace(layer):
-        if isinstance(layer, ReparameterizedKernel):
+        if _bakes(layer):
             return layer.bake()
         _check_no_hidden_layers(layer)
         return cloning.copy_layer(layer, plain.plain_config(layer))

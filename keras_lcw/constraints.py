@@ -154,7 +154,7 @@ def get(identifier):
 
     Example:
 
-    >>> keras.layers.Dense(8, kernel_constraint=keras_lcw.constraints.get("lcw"))
+    >>> layer = keras.layers.Dense(8, kernel_constraint=keras_lcw.constraints.get("lcw"))
     """
     if isinstance(identifier, str):
         if identifier in _NAMES:

@@ -100,9 +100,14 @@ def convert(model, to="lcw", layers=None):
 
     Example:
 
+    >>> model = keras.Sequential([
+    ...     keras.Input((16,)),
+    ...     keras.layers.Dense(32, activation="sigmoid", name="hidden"),
+    ...     keras.layers.Dense(10, name="head")])
     >>> lcw_model, converted = keras_lcw.convert(model, to="lcw")
-    >>> print(converted)  # ['dense', 'dense_1']
-    >>> lcw_model.compile(...); lcw_model.fit(...)
+    >>> converted
+    ['hidden', 'head']
+    >>> lcw_model.compile("adam", "mse")
     """
     cloning.check_model(model, "convert")
     if to == "plain":

@@ -31,6 +31,8 @@ Example:
 ...     probes.append(keras_lcw.diagnostics.GradientProbe(batch_size=256))
 ...     h = keras.layers.Activation("sigmoid")(probes[-1](h))
 >>> model = keras.Model(inputs, keras.layers.Dense(10)(h))
+>>> x = np.random.default_rng(0).normal(size=(256, 64)).astype("float32")
+>>> y = np.random.default_rng(1).integers(0, 10, size=256)
 >>> stats = keras_lcw.diagnostics.signal_statistics(
 ...     model, x[:256], y[:256], "sparse_categorical_crossentropy")
 """

@@ -89,6 +89,8 @@ def kernel_constraint(
     ...         keras.layers.Dense(
     ...             32, kernel_constraint=keras_lcw.tuning.kernel_constraint(hp)),
     ...         keras.layers.Dense(10, activation="softmax")])
+    >>> import keras_tuner
+    >>> model = build(keras_tuner.HyperParameters())
     """
     values = _check_names("values", values, constraints.get)
     choice = hp.Choice(name, list(values))
@@ -144,6 +146,8 @@ def dense(
     ...     model.add(keras.layers.Dense(10, activation="softmax"))
     ...     model.compile("adam", "sparse_categorical_crossentropy")
     ...     return model
+    >>> import keras_tuner
+    >>> model = build(keras_tuner.HyperParameters())
     """
     parameterization, activation = _declare_dense_choices(
         hp, prefix, parameterizations, activations
@@ -201,6 +205,8 @@ def block(
     ...     model.add(keras.layers.Dense(10, activation="softmax"))
     ...     model.compile("adam", "sparse_categorical_crossentropy")
     ...     return model
+    >>> import keras_tuner
+    >>> model = build(keras_tuner.HyperParameters())
     """
     normalizations = _check_names(
         "normalizations",

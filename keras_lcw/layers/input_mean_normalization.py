@@ -171,7 +171,8 @@ class InputMeanNormalization(keras.layers.Layer):
         return config
 
     def bake(self):
-        """Returns `(Normalization(axis, mean=moving_mean, variance=1), [])`.
+        """Returns `(Normalization(axis, mean=moving_mean, variance=1), {})`:
+        the plain layer holds its mean as a constant, no weights.
 
         Normalization divides `x - mean` by `max(sqrt(1), epsilon) = 1`,
         which leaves every float unchanged: the inference output, exactly.
@@ -188,4 +189,4 @@ class InputMeanNormalization(keras.layers.Layer):
             name=self.name,
             dtype=self.dtype_policy,
         )
-        return plain, []
+        return plain, {}

@@ -23,6 +23,7 @@ overrides each of them:
 import keras
 from keras import ops
 
+from keras_lcw import backend_utils
 from keras_lcw import parameterizations
 from keras_lcw import plain
 
@@ -49,7 +50,10 @@ class _InitialDraw:
     to the parameterization's variables by its inverse.
 
     Each variable's initializer asks for its part; the draw happens once, on
-    the first request, where Keras initializes variables.
+    the first request, where Keras initializes variables. A draw made while a
+    graph is traced is not kept: Keras reads an uninitialized variable's
+    initializer as a placeholder there (a layer built inside a subclassed
+    model's symbolic call), and its tensors belong to that graph.
     """
 
     def __init__(self, layer, kernel_shape):
@@ -59,9 +63,12 @@ class _InitialDraw:
 
     def part(self, name):
         def initializer(shape, dtype=None):
-            if self._values is None:
-                self._values = self._draw(dtype)
-            return ops.cast(self._values[name], dtype)
+            values = self._values
+            if values is None:
+                values = self._draw(dtype)
+                if all(map(backend_utils.is_concrete, values.values())):
+                    self._values = values
+            return ops.cast(values[name], dtype)
 
         return initializer
 
