@@ -11,6 +11,23 @@
 Runs on the TensorFlow, JAX and PyTorch backends.
 """
 
+try:
+    # Imports the backend Keras is set to: say what to do if it is missing.
+    import keras  # noqa: F401
+except ModuleNotFoundError as error:
+    if error.name not in ("tensorflow", "jax", "torch"):
+        raise
+    import os
+
+    raise ImportError(
+        f"Keras is set to the {error.name!r} backend, which is not installed "
+        f"(KERAS_BACKEND={os.environ.get('KERAS_BACKEND')!r}; when it is "
+        "unset, Keras uses the backend in ~/.keras/keras.json, by default "
+        "'tensorflow'). Set KERAS_BACKEND to an installed backend before "
+        "importing keras_lcw (export KERAS_BACKEND=jax, or torch), or install "
+        f"this one (pip install {error.name})."
+    ) from error
+
 from keras_lcw import activations
 from keras_lcw import constraints
 from keras_lcw import diagnostics

@@ -20,9 +20,7 @@ class _UnitKernel:
 
 _GMP_DOC = """{summary}
 
-    Geometric parameterization (GmP; W. Chen and H. Ge, "Neural
-    Characteristic Activation Analysis and Geometric Parameterization for
-    ReLU Networks", NeurIPS 2024, arXiv:2305.15912). Each output unit is
+    Geometric parameterization (GmP): each output unit is
 
         y = r * act(u(theta) . x + lambda),
 
@@ -45,23 +43,38 @@ _GMP_DOC = """{summary}
     is a sign, which no gradient can change: it is drawn at initialization
     and kept in the non-trainable `direction` ({units},).
 
-    Takes the arguments of `keras.layers.{parent}` with these differences:
-
-    - `activation` defaults to "relu".
-    - `kernel_initializer` and `bias_initializer` draw a kernel w and a bias
-      b, which are mapped to angles (keeping the sign of every coordinate),
-      r = |w| and lambda = b / r: the layer starts as the plain layer would.
-    - `kernel_regularizer` applies to the effective kernel r * u and
-      `bias_regularizer` to the effective bias r * lambda.
-    - `kernel_constraint`, `bias_constraint`, `lora_rank` and `lora_alpha`
-      are refused, and so are `enable_lora()` and `quantize()`.
-
     `layer.kernel` and `layer.bias` are the effective kernel r * u and bias
     r * lambda (in the compute dtype); `effective_kernel()`, `effective_bias()`
     and `unit_kernel()` give them in the variables' dtype.
     `keras_lcw.bake(model)` turns the layer into a plain `{parent}` with
     them, exactly, for a linear activation, and for relu or leaky_relu when
-    every r >= 0; it raises otherwise.
+    every r >= 0; it raises otherwise. The map is the "gmp"
+    parameterization (`keras_lcw.parameterizations.gmp`).
+
+    Args:
+        {size_args}
+        activation: as for `keras.layers.{parent}`, but defaults to "relu".
+        kernel_initializer, bias_initializer: draw a kernel w and a bias b,
+            which are mapped to angles (keeping the sign of every
+            coordinate), r = |w| and lambda = b / r: the layer starts as the
+            plain layer would.
+        kernel_regularizer: applies to the effective kernel r * u.
+        bias_regularizer: applies to the effective bias r * lambda.
+        **kwargs: the other arguments of `keras.layers.{parent}`.
+            `kernel_constraint`, `bias_constraint`, `lora_rank` and
+            `lora_alpha` are refused, and so are `enable_lora()` and
+            `quantize()`.
+
+    Input shape:
+        As for `keras.layers.{parent}`.
+
+    Output shape:
+        As for `keras.layers.{parent}`.
+
+    Reference:
+        W. Chen and H. Ge, "Neural Characteristic Activation Analysis and
+        Geometric Parameterization for ReLU Networks", NeurIPS 2024,
+        arXiv:2305.15912.
 
     Example:
 
@@ -85,6 +98,7 @@ class GmPDense(_UnitKernel, reparameterized.ReparameterizedDense):
         example_input="(64,)",
         example_args="100",
         head="Dense(10, activation=\"softmax\")",
+        size_args="units: the number of output units.",
     )
 
     parameterization_name = "gmp"
@@ -128,6 +142,7 @@ def _conv_doc(rank):
         example_input=str((16,) * rank + (3,)),
         example_args='16, 3, padding="same"',
         head=f"GlobalAveragePooling{rank}D()",
+        size_args="filters, kernel_size, strides, padding, data_format, dilation_rate,\n            groups: as for `keras.layers.Conv{rank}D`.".replace("{rank}", str(rank)),
     )
 
 

@@ -22,29 +22,41 @@ _LCW_DOC = """{summary}
 
     A zero-sum unit has no preactivation offset `w . mu` when its inputs share
     a mean `mu` (as the outputs of a sigmoid layer do), which removes the
-    activation shift that makes gradients vanish in deep sigmoid networks
-    (T. Kutsuna, "Linearly Constrained Weights: Reducing Activation Shift for
-    Faster Training of Neural Networks", ECML PKDD 2019, arXiv:2403.13833).
+    activation shift that makes gradients vanish in deep sigmoid networks.
     As B is orthonormal, |w| = |v| and every optimizer keeps its geometry; the
     constraint holds at initialization and after any number of steps of any
-    optimizer, including weight decay.
-
-    Takes the arguments of `keras.layers.{parent}` with these differences:
-
-    - `kernel_initializer` (default None): a kernel of the full shape is drawn
-      with it, projected onto the zero-sum set and mapped to v. None picks
-      fan-in variance scaling with scale `1 / E[f'(z)^2]`, z ~ N(0, 1), for
-      the layer's activation f (`keras_lcw.initializers.activation_gain`: 1
-      for linear, 2 for relu, 22.3 for sigmoid), which keeps the signal of a
-      deep zero-sum stack; Glorot does not train a 50-layer sigmoid net.
-    - `kernel_regularizer` applies to the effective kernel.
-    - `kernel_constraint`, `lora_rank` and `lora_alpha` are refused, and so
-      are `enable_lora()` and `quantize()`: `keras_lcw.bake(model)` turns the
-      layer into a plain `{parent}` with the effective kernel, which supports
-      them all.
+    optimizer, including weight decay. The map is the "lcw" parameterization
+    (`keras_lcw.parameterizations.lcw`).
 
     `layer.kernel` is the effective kernel (in the compute dtype);
     `layer.effective_kernel()` gives it in the variables' dtype.{call_note}
+
+    Args:
+        {size_args}
+        kernel_initializer: draws a kernel of the full shape, which is
+            projected onto the zero-sum set and mapped to v. None (the
+            default) picks fan-in variance scaling with scale
+            `1 / E[f'(z)^2]`, z ~ N(0, 1), for the layer's activation f
+            (`keras_lcw.initializers.activation_gain`: 1 for linear, 2 for
+            relu, 22.3 for sigmoid), which keeps the signal of a deep
+            zero-sum stack; Glorot does not train a 50-layer sigmoid net.
+        kernel_regularizer: applies to the effective kernel.
+        **kwargs: the other arguments of `keras.layers.{parent}`.
+            `kernel_constraint`, `lora_rank` and `lora_alpha` are refused,
+            and so are `enable_lora()` and `quantize()`:
+            `keras_lcw.bake(model)` turns the layer into a plain `{parent}`
+            with the effective kernel, which supports them all.
+
+    Input shape:
+        As for `keras.layers.{parent}`, with a fan-in of at least 2.
+
+    Output shape:
+        As for `keras.layers.{parent}`.
+
+    Reference:
+        T. Kutsuna, "Linearly Constrained Weights: Reducing Activation Shift
+        for Faster Training of Neural Networks", ECML PKDD 2019,
+        arXiv:2403.13833.
 
     Example:
 
@@ -64,6 +76,7 @@ class LCWDense(reparameterized.ReparameterizedDense):
         name="LCWDense",
         example_input="(64,)",
         example_args='100, activation="sigmoid"',
+        size_args="units: the number of output units.\n        activation: as for `keras.layers.Dense` (default None).",
         call_note="""
     In float32, `call` never forms the kernel: it computes `(x B) v`, which
     costs O(rows * input_dim) instead of O(input_dim * units) and keeps the
@@ -109,6 +122,7 @@ def _conv_doc(rank):
         name=f"LCWConv{rank}D",
         example_input=str((16,) * rank + (3,)),
         example_args='16, 3, padding="same", activation="sigmoid"',
+        size_args="filters, kernel_size, strides, padding, data_format, dilation_rate,\n            groups, activation: as for `keras.layers.Conv{rank}D`.".replace("{rank}", str(rank)),
         call_note="",
     )
 
