@@ -112,6 +112,13 @@ class LCWConstraint(keras.constraints.Constraint):
     def __call__(self, w):
         w = ops.convert_to_tensor(w)
         axes = fan_in_axes(len(w.shape), self.axis)
+        if all(w.shape[a] == 1 for a in axes):
+            raise ValueError(
+                "LCWConstraint needs a fan-in of at least 2: over the fan-in "
+                f"axes {axes} the kernel of shape {tuple(w.shape)} has one "
+                "input per unit, and the only zero-sum kernel with one input "
+                "is 0 (the layer would be dead)."
+            )
         return w - ops.mean(w, axis=axes, keepdims=True)
 
     def get_config(self):

@@ -35,6 +35,11 @@ _CONSTRAINT_ARGUMENTS = {
 
 
 def _check_names(argument, values, lookup):
+    if isinstance(values, str):
+        raise ValueError(
+            f"`{argument}` must be a sequence of names, such as ({values!r},); "
+            f"received the string {argument}={values!r}."
+        )
     values = tuple(values)
     if not values or not all(isinstance(v, str) for v in values):
         raise ValueError(

@@ -91,3 +91,37 @@ def test_bad_names_and_arguments():
         keras_lcw.layers.get_dense("lcw_constraint", 4, kernel_constraint="non_neg")
     with pytest.raises(ValueError, match="kernel_constraint"):
         keras_lcw.layers.get_dense("lcw", 4, kernel_constraint="non_neg")
+
+
+def test_fan_in_one_is_refused_by_every_zero_sum_path():
+    with pytest.raises(ValueError, match="LCWConstraint needs a fan-in of at least 2"):
+        keras_lcw.LCWConstraint()(np.ones((1, 3), "float32"))
+    with pytest.raises(ValueError, match="LCWConstraint needs a fan-in of at least 2"):
+        keras_lcw.layers.get_dense("lcw_constraint", 3)(np.ones((2, 1), "float32"))
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(3, name="narrow")])
+    for to in ("lcw", "lcw_constraint"):
+        with pytest.warns(UserWarning, match=r"leaves \['narrow'\] unchanged: 'narrow', because it needs a fan-in of at least 2"):
+            assert keras_lcw.convert(model, to=to)[1] == []
+        with pytest.raises(ValueError, match=f"'narrow' cannot be converted to '{to}', because it needs a fan-in of at least 2"):
+            keras_lcw.convert(model, to=to, layers=["narrow"])
+
+
+def test_no_input_per_unit_is_refused_clearly():
+    with pytest.raises(ValueError, match=r"GmPDense 'empty' cannot have the kernel shape \(0, 3\), because it needs at least one input per unit"):
+        keras_lcw.GmPDense(3, name="empty").build((None, 0))
+
+
+@pytest.mark.parametrize("cls", [keras_lcw.LCWConv2D, keras_lcw.GmPConv2D, keras_lcw.layers.ReparameterizedConv2D])
+@pytest.mark.parametrize("filters", ["4", None, 0, 2.0, True])
+def test_filters_must_be_a_positive_integer(cls, filters):
+    with pytest.raises(ValueError, match=f"`filters` must be a positive integer; received filters={filters!r}"):
+        cls(filters, 3)
+
+
+def test_integer_inputs_are_cast_as_dense_does():
+    x = np.arange(8, dtype="int32").reshape(2, 4)
+    for layer in (keras_lcw.LCWDense(3), keras_lcw.GmPDense(3), keras_lcw.LCWConv1D(2, 2)):
+        inputs = x[..., None] if isinstance(layer, keras.layers.Conv1D) else x
+        y = to_numpy(layer(inputs))
+        assert y.dtype == np.float32
+        np.testing.assert_allclose(y, to_numpy(layer(inputs.astype("float32"))))

@@ -81,6 +81,8 @@ def test_block_builds_each_normalization():
 
 def test_bad_names():
     hp = keras_tuner.HyperParameters()
+    with pytest.raises(ValueError, match=r"`parameterizations` must be a sequence of names, such as \('lcw',\); received the string parameterizations='lcw'"):
+        tuning.dense(hp, 4, parameterizations="lcw")
     with pytest.raises(ValueError, match="Unknown constraint name 'l2'"):
         tuning.kernel_constraint(hp, values=("none", "l2"))
     with pytest.raises(ValueError, match="Unknown parameterization 'gm'"):

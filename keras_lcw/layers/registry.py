@@ -111,8 +111,8 @@ class ZeroSumConstrained:
         )
 
     def conversion_error(self, layer):
-        return parameterizations.get("lcw").inverse_error(
-            ops.convert_to_numpy(layer.kernel), None, layer.activation
+        return parameterizations.get("lcw").kernel_shape_error(
+            tuple(layer.kernel.shape)
         )
 
     def default_kernel_initializer(self, activation):

@@ -171,9 +171,12 @@ class ReparameterizedKernel:
 
     def _build_parameterized(self, kernel_shape):
         parameterization = self.parameterization
-        parameterization.check_kernel_shape(
-            kernel_shape, f"{type(self).__name__} '{self.name}'"
-        )
+        reason = parameterization.kernel_shape_error(kernel_shape)
+        if reason is not None:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' cannot have the kernel "
+                f"shape {tuple(kernel_shape)}, because {reason}."
+            )
         self._kernel_shape = tuple(kernel_shape)
         draw = _InitialDraw(self, self._kernel_shape)
         effective = {"kernel": self.effective_kernel, "bias": self.effective_bias}
@@ -365,7 +368,9 @@ class ReparameterizedKernel:
             parameterization or cls.parameterization_name
         )
         kernel, bias = _kernel_and_bias(layer)
-        return target.inverse_error(kernel, bias, layer.activation)
+        return target.kernel_shape_error(kernel.shape) or target.inverse_error(
+            kernel, bias, layer.activation
+        )
 
     @classmethod
     def from_plain(cls, layer, parameterization=None):
@@ -391,8 +396,7 @@ class ReparameterizedKernel:
                     f"{config[argument]!r}, which {cls.__name__} cannot keep: "
                     f"{reason}. Leave the layer out of the conversion."
                 )
-        kernel, bias = _kernel_and_bias(layer)
-        reason = target.inverse_error(kernel, bias, layer.activation)
+        reason = cls.conversion_error(layer, name)
         if reason is not None:
             raise ValueError(
                 f"Layer '{layer.name}' cannot be converted to {name!r}, "
@@ -400,7 +404,7 @@ class ReparameterizedKernel:
             )
         if cls.parameterization_name is None:
             config["parameterization"] = name
-        values = target.inverse(kernel, bias)
+        values = target.inverse(*_kernel_and_bias(layer))
         weights = {key: ops.convert_to_numpy(value) for key, value in values.items()}
         return cls.from_config(config), weights
 
@@ -482,6 +486,7 @@ class ReparameterizedDense(ReparameterizedKernel, keras.layers.Dense):
         )
 
     def call(self, inputs, training=None):
+        inputs = ops.cast(inputs, self.compute_dtype)
         if self.compute_dtype == self.variable_dtype:
             preactivation = self.parameterization.dense_preactivation(
                 inputs, self._parameter_variables, self._kernel_shape
@@ -518,6 +523,7 @@ class ReparameterizedConv(ReparameterizedKernel):
         self._build_parameterized(conv_kernel_shape(self, input_shape))
 
     def call(self, inputs):
+        inputs = ops.cast(inputs, self.compute_dtype)
         padding = self.padding
         if padding == "causal":
             # As keras.layers.Conv1D does: pad on the left, then "valid".

@@ -82,14 +82,13 @@ class Parameterization:
         order."""
         raise NotImplementedError
 
-    def check_kernel_shape(self, kernel_shape, layer_name):
-        """Raises a ValueError naming the layer where the kernel shape cannot
-        be parameterized: by default, where a unit has no input."""
+    def kernel_shape_error(self, kernel_shape):
+        """None where a kernel of this shape can be parameterized; else why
+        not, as a clause that follows "because". By default a unit needs at
+        least one input."""
         if fan_in_of(kernel_shape) < 1:
-            raise ValueError(
-                f"{layer_name} needs at least one input per unit; its kernel "
-                f"would have shape {tuple(kernel_shape)}."
-            )
+            return "it needs at least one input per unit"
+        return None
 
     def forward(self, values, kernel_shape):
         """`(kernel, bias)`: the effective weights, the kernel in
@@ -107,7 +106,8 @@ class Parameterization:
         `(kernel, bias, activation)` over by `inverse` (exactly, or as the
         parameterization documents it: LCW projects the kernel onto the
         zero-sum set); else why not, as a clause that follows "because".
-        Reads values: call it eagerly."""
+        The kernel's shape is checked before (`kernel_shape_error`). Reads
+        values: call it eagerly."""
         return None
 
     def bake_error(self, values, activation):

@@ -10,7 +10,6 @@ Activation Shift for Faster Training of Neural Networks", ECML PKDD 2019,
 arXiv:2403.13833).
 """
 
-import numpy as np
 from keras import ops
 
 from keras_lcw import initializers
@@ -40,13 +39,13 @@ class ZeroSum(base.Parameterization):
             )
         return variables
 
-    def check_kernel_shape(self, kernel_shape, layer_name):
+    def kernel_shape_error(self, kernel_shape):
         if base.fan_in_of(kernel_shape) < 2:
-            raise ValueError(
-                f"{layer_name} needs a fan-in of at least 2 (the only "
-                "zero-sum kernel with one input is 0); its kernel would have "
-                f"shape {tuple(kernel_shape)}."
+            return (
+                "it needs a fan-in of at least 2 (the only zero-sum kernel "
+                "with one input is 0)"
             )
+        return None
 
     def forward(self, values, kernel_shape):
         kernel = zero_sum.coordinates_to_zero_sum(values["kernel_coordinates"])
@@ -59,16 +58,6 @@ class ZeroSum(base.Parameterization):
         if bias is not None:
             values["bias"] = ops.convert_to_tensor(bias)
         return values
-
-    def inverse_error(self, kernel, bias, activation):
-        kernel = np.asarray(kernel, "float64")
-        flat = kernel.reshape(-1, kernel.shape[-1])
-        if flat.shape[0] < 2:
-            return (
-                "it has a fan-in of 1, and the only zero-sum kernel with one "
-                "input is 0"
-            )
-        return None
 
     def dense_preactivation(self, inputs, values, kernel_shape):
         # x (B v) = (x B) v: mapping the inputs costs O(rows * fan_in), not
