@@ -98,7 +98,7 @@ def test_gmp_model_with_imn_bakes_and_loads_plain(tmp_path):
     [
         (dict(axis=(1, 2)), "`axis` must be an integer"),
         (dict(axis=True), "`axis` must be an integer"),
-        (dict(momentum=1.0), r"`momentum` must be in \[0, 1\)"),
+        (dict(momentum=1.0), r"`momentum` must be a number in \[0, 1\); received momentum=1.0\."),
         (dict(momentum=-0.1), "received momentum=-0.1"),
         (dict(synchronized="yes"), "`synchronized` must be True or False; received synchronized='yes'"),
         (dict(synchronized=1), "received synchronized=1"),

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_lcw import backend_utils
-
+from keras_lcw import validation
 from keras_lcw.activations import derivatives
 from keras_lcw.numerics import gaussian
 
@@ -67,10 +67,10 @@ class ANAct(keras.layers.Layer):
         adaptive: if False, the layer has no state and always uses the ratios
             of a standard normal input: `y = s0 * f(x)` with a fixed `s0`.
         axis: None for one pair of ratios per layer (the default), or an
-            integer or list of integers: the axes that keep their own ratios,
-            as in `keras.layers.BatchNormalization` (e.g. -1 for per-channel
-            statistics).
-        momentum: the moving average's momentum, in [0, 1).
+            integer or list of distinct integers: the axes that keep their
+            own ratios, as in `keras.layers.BatchNormalization` (e.g. -1 for
+            per-channel statistics).
+        momentum: the moving average's momentum, a number in [0, 1).
         synchronized: if True, on the TensorFlow backend under a
             `tf.distribute` strategy the batch statistics are all-reduced
             across replicas, so every replica uses the global batch's ratios
@@ -79,9 +79,9 @@ class ANAct(keras.layers.Layer):
             JAX, `keras.distribution` computes global statistics either way;
             on PyTorch the flag has no effect
             (`keras_lcw.backend_utils.batch_mean`).
-        epsilon: a positive number added to `rho * rho'` and to `E[x^2]`,
-            which keeps `s` finite for units whose output and derivative are
-            both zero.
+        epsilon: a finite number greater than 0, added to `rho * rho'` and
+            to `E[x^2]`, which keeps `s` finite for units whose output and
+            derivative are both zero.
         **kwargs: arguments of `keras.layers.Layer` (name, dtype, ...).
 
     Example:
@@ -104,65 +104,22 @@ class ANAct(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.activation = derivatives.get_elementwise(activation)
-        if not isinstance(adaptive, bool):
-            raise ValueError(
-                f"`adaptive` must be True or False; received adaptive={adaptive!r}."
-            )
-        if not isinstance(synchronized, bool):
-            raise ValueError(
-                "`synchronized` must be True or False; received "
-                f"synchronized={synchronized!r}."
-            )
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(
-                f"`momentum` must be in [0, 1); received momentum={momentum!r}."
-            )
-        if not epsilon > 0.0:
-            raise ValueError(
-                f"`epsilon` must be positive; received epsilon={epsilon!r}."
-            )
-        if axis is not None:
-            axes = [axis] if isinstance(axis, int) else list(axis)
-            if not axes or not all(isinstance(a, int) for a in axes):
-                raise ValueError(
-                    "`axis` must be None, an integer or a non-empty list of "
-                    f"integers; received axis={axis!r}."
-                )
-            axis = axes
-        self.adaptive = adaptive
-        self.axis = axis
-        self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
-        self.synchronized = synchronized
+        self.adaptive = validation.boolean("adaptive", adaptive)
+        self.axis = validation.axes("axis", axis)
+        self.momentum = validation.momentum("momentum", momentum)
+        self.epsilon = validation.positive_float("epsilon", epsilon)
+        self.synchronized = validation.boolean("synchronized", synchronized)
         self.supports_masking = True
 
     def build(self, input_shape):
         ndim = len(input_shape)
         if self.axis is None:
-            shape = ()
             self._kept_axes = []
         else:
-            kept = []
-            for a in self.axis:
-                if not -ndim <= a < ndim:
-                    raise ValueError(
-                        f"ANAct '{self.name}' got axis={self.axis} for an "
-                        f"input of rank {ndim} (input_shape={input_shape})."
-                    )
-                kept.append(a % ndim)
-            if 0 in kept or len(set(kept)) != len(kept):
-                raise ValueError(
-                    f"ANAct '{self.name}': `axis` must name distinct "
-                    f"non-batch axes; received axis={self.axis} for "
-                    f"input_shape={input_shape}."
-                )
-            if any(input_shape[a] is None for a in kept):
-                raise ValueError(
-                    f"ANAct '{self.name}' needs known sizes along axis="
-                    f"{self.axis}; received input_shape={input_shape}."
-                )
-            self._kept_axes = sorted(kept)
-            shape = tuple(input_shape[a] for a in self._kept_axes)
+            self._kept_axes = validation.input_axes(
+                self, "axis", self.axis, input_shape
+            )
+        shape = tuple(input_shape[a] for a in self._kept_axes)
         self._reduction_axes = [
             a for a in range(ndim) if a not in self._kept_axes
         ]

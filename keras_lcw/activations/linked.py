@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_lcw import validation
 from keras_lcw.activations import derivatives
 
 _LINKED_DOC_TAIL = """
@@ -25,21 +26,14 @@ _LINKED_DOC_TAIL = """
 class _LinkedBase(keras.layers.Layer):
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(axis, int):
-            raise ValueError(
-                f"`axis` must be an integer; received axis={axis!r}."
-            )
-        self.axis = axis
+        self.axis = validation.axis("axis", axis)
         self.supports_masking = True
 
     def _check_axis(self, input_shape):
-        ndim = len(input_shape)
-        if not -ndim <= self.axis < ndim or self.axis % ndim == 0:
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}' got axis={self.axis}, "
-                f"which is not a non-batch axis of input_shape={input_shape}."
-            )
-        return self.axis % ndim
+        (axis,) = validation.input_axes(
+            self, "axis", self.axis, input_shape, known_sizes=False
+        )
+        return axis
 
     def build(self, input_shape):
         self._check_axis(input_shape)
@@ -80,7 +74,8 @@ class Linked(_LinkedBase):
     Args:
         activation: an elementwise `keras.activations` name or function, or
             a registered elementwise callable. Defaults to "relu".
-        axis: the channel axis to concatenate on. Defaults to -1.
+        axis: the channel axis to concatenate on, an integer. Defaults to
+            -1.
         **kwargs: arguments of `keras.layers.Layer`.
 
     Example:
@@ -123,7 +118,8 @@ def _named(class_name, activation, title):
     Equal to `keras_lcw.Linked("{activation}", axis)`.
 
     Args:
-        axis: the channel axis to concatenate on. Defaults to -1.
+        axis: the channel axis to concatenate on, an integer. Defaults to
+            -1.
         **kwargs: arguments of `keras.layers.Layer`.
 """
         + _LINKED_DOC_TAIL
@@ -159,12 +155,14 @@ class LinkedPReLU(_LinkedBase):
     both slope sets are trained and saved.
 
     Args:
-        axis: the channel axis to concatenate on. Defaults to -1.
+        axis: the channel axis to concatenate on, an integer. Defaults to
+            -1.
         alpha_initializer: initializer of both slope sets. Defaults to
             "zeros".
         alpha_regularizer: optional regularizer of both slope sets.
         alpha_constraint: optional constraint of both slope sets.
-        shared_axes: axes along which the slopes are shared, as in
+        shared_axes: None, an integer or a list of distinct integers: the
+            non-batch axes along which the slopes are shared, as in
             `keras.layers.PReLU` (e.g. `[1, 2]` for one slope per channel of
             a channels_last image).
         **kwargs: arguments of `keras.layers.Layer`.
@@ -191,24 +189,21 @@ class LinkedPReLU(_LinkedBase):
         self.alpha_initializer = keras.initializers.get(alpha_initializer)
         self.alpha_regularizer = keras.regularizers.get(alpha_regularizer)
         self.alpha_constraint = keras.constraints.get(alpha_constraint)
-        if shared_axes is None:
-            self.shared_axes = None
-        elif isinstance(shared_axes, int):
-            self.shared_axes = [shared_axes]
-        else:
-            self.shared_axes = list(shared_axes)
+        self.shared_axes = validation.axes("shared_axes", shared_axes)
 
     def build(self, input_shape):
         self._check_axis(input_shape)
         shape = list(input_shape[1:])
-        for a in self.shared_axes or []:
-            if not 1 <= a < len(input_shape):
-                raise ValueError(
-                    f"LinkedPReLU '{self.name}': shared_axes must be "
-                    f"non-batch axes (1 to {len(input_shape) - 1}); received "
-                    f"shared_axes={self.shared_axes}."
-                )
-            shape[a - 1] = 1
+        if self.shared_axes is not None:
+            shared = validation.input_axes(
+                self,
+                "shared_axes",
+                self.shared_axes,
+                input_shape,
+                known_sizes=False,
+            )
+            for a in shared:
+                shape[a - 1] = 1
         if None in shape:
             raise ValueError(
                 f"LinkedPReLU '{self.name}' needs known sizes on the axes "

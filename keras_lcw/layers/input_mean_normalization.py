@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_lcw import backend_utils
+from keras_lcw import validation
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
@@ -48,7 +49,7 @@ class InputMeanNormalization(keras.layers.Layer):
     Args:
         axis: the feature axis, kept; the mean is taken over every other
             axis. -1 for channels_last inputs, 1 for channels_first.
-        momentum: the momentum of the moving average, in [0, 1).
+        momentum: the momentum of the moving average, a number in [0, 1).
         moving_mean_initializer: the initializer of the moving mean.
         synchronized: whether the batch mean is all-reduced across
             `tf.distribute` replicas (TensorFlow backend; accepted and
@@ -76,23 +77,9 @@ class InputMeanNormalization(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(synchronized, bool):
-            raise ValueError(
-                "`synchronized` must be True or False; received "
-                f"synchronized={synchronized!r}."
-            )
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise ValueError(
-                f"`axis` must be an integer; received axis={axis!r}."
-            )
-        momentum = float(momentum)
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(
-                f"`momentum` must be in [0, 1); received momentum={momentum}."
-            )
-        self.axis = axis
-        self.momentum = momentum
-        self.synchronized = synchronized
+        self.axis = validation.axis("axis", axis)
+        self.momentum = validation.momentum("momentum", momentum)
+        self.synchronized = validation.boolean("synchronized", synchronized)
         self.moving_mean_initializer = keras.initializers.get(
             moving_mean_initializer
         )
@@ -102,18 +89,7 @@ class InputMeanNormalization(keras.layers.Layer):
 
     def build(self, input_shape):
         rank = len(input_shape)
-        if not -rank <= self.axis < rank or self.axis % rank == 0:
-            raise ValueError(
-                f"InputMeanNormalization '{self.name}' got axis={self.axis} "
-                f"for inputs of shape {input_shape}: the axis must be a "
-                "feature axis, in [1, rank) or [-rank + 1, 0)."
-            )
-        axis = self.axis % rank
-        if input_shape[axis] is None:
-            raise ValueError(
-                f"InputMeanNormalization '{self.name}' needs a known size of "
-                f"axis {self.axis}; received input_shape={input_shape}."
-            )
+        (axis,) = validation.input_axes(self, "axis", self.axis, input_shape)
         self._reduction_axes = tuple(i for i in range(rank) if i != axis)
         self.input_spec = keras.layers.InputSpec(
             ndim=rank, axes={self.axis: input_shape[axis]}
