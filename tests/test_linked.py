@@ -161,3 +161,21 @@ def test_bake_clones_linked_and_anact_layers():
     assert [type(layer) for layer in baked.layers] == [type(layer) for layer in model.layers]
     x = np.random.default_rng(4).normal(size=(3, 4)).astype("float32")
     np.testing.assert_array_equal(to_numpy(baked(x)), to_numpy(model(x)))
+
+
+@pytest.mark.parametrize("name, activation", [("LinkedReLU", "relu"), ("LinkedSELU", "selu"), ("LinkedSwish", "silu"), ("LinkedGELU", "gelu")])
+def test_named_layers_are_classes_with_the_saved_names_and_configs(name, activation):
+    import inspect
+
+    cls = getattr(keras_lcw, name)
+    # A class statement in linked.py, with its own docstring, which saved
+    # files find by the same registered name and config as always.
+    assert cls.__qualname__ == name and cls.__module__ == "keras_lcw.activations.linked"
+    assert f"class {name}(" in inspect.getsource(cls)
+    assert cls.__doc__.startswith(f"Linked {name[6:]}")
+    layer = cls(axis=1, name="probe")
+    serialized = keras.saving.serialize_keras_object(layer)
+    assert serialized["registered_name"] == f"keras_lcw>{name}"
+    assert sorted(serialized["config"]) == ["axis", "dtype", "name", "trainable"]
+    assert layer.activation is keras.activations.get(activation)
+    assert isinstance(layer, keras_lcw.Linked)

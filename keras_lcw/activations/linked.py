@@ -6,22 +6,6 @@ from keras import ops
 from keras_lcw import validation
 from keras_lcw.activations import derivatives
 
-_LINKED_DOC_TAIL = """
-    The output concatenates `g(x)` and `g(-x)` along `axis` (all positive
-    halves first, then all negative halves, as `tf.nn.crelu` does), so that
-    axis doubles: the next layer sees twice the channels, and its kernel has
-    twice the fan-in (a Dense layer of `units` after `n` linked channels has
-    `2 n units` weights instead of `n units`). For channels_first data use
-    `axis=1`. Masks pass through; a mask that covers `axis` is concatenated
-    with itself.
-
-    For any g that is zero on one side of 0 (ReLU) at least one of the two
-    linked units has a non-zero gradient at every input, so no unit can die
-    and deep networks train without normalization (C. Riera, O. Pujol,
-    "Solving internal covariate shift in deep learning with linked neurons",
-    arXiv:1712.02609).
-"""
-
 
 class _LinkedBase(keras.layers.Layer):
     def __init__(self, axis=-1, **kwargs):
@@ -68,8 +52,21 @@ class _LinkedBase(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
 class Linked(_LinkedBase):
-    __doc__ = (
-        """Linked activation: `[g(x), g(-x)]` for an elementwise g.
+    """Linked activation: `[g(x), g(-x)]` for an elementwise g.
+
+    The output concatenates `g(x)` and `g(-x)` along `axis` (all positive
+    halves first, then all negative halves, as `tf.nn.crelu` does), so that
+    axis doubles: the next layer sees twice the channels, and its kernel has
+    twice the fan-in (a Dense layer of `units` after `n` linked channels has
+    `2 n units` weights instead of `n units`). For channels_first data use
+    `axis=1`.
+
+    For any g that is zero on one side of 0 (ReLU) at least one of the two
+    linked units has a non-zero gradient at every input, so no unit can die
+    and deep networks train without normalization.
+
+    `LinkedReLU`, `LinkedSELU`, `LinkedSwish` and `LinkedGELU` are this
+    layer with a fixed g; `LinkedPReLU` has trainable slopes.
 
     Args:
         activation: an elementwise `keras.activations` name or function, or
@@ -78,15 +75,28 @@ class Linked(_LinkedBase):
             -1.
         **kwargs: arguments of `keras.layers.Layer`.
 
+    Call arguments:
+        inputs: a tensor of rank 2 or more.
+        mask: passed on; a mask that covers `axis` is concatenated with
+            itself.
+
+    Input shape:
+        Arbitrary.
+
+    Output shape:
+        The input's shape with the size of `axis` doubled.
+
+    Reference:
+        C. Riera, O. Pujol, "Solving internal covariate shift in deep
+        learning with linked neurons", arXiv:1712.02609.
+
     Example:
 
     >>> model = keras.Sequential([keras.Input((64,))])
     >>> for _ in range(50):
     ...     model.add(keras.layers.Dense(8))
     ...     model.add(keras_lcw.Linked("selu"))
-"""
-        + _LINKED_DOC_TAIL
-    )
+    """
 
     def __init__(self, activation="relu", axis=-1, **kwargs):
         super().__init__(axis=axis, **kwargs)
@@ -101,52 +111,157 @@ class Linked(_LinkedBase):
         return config
 
 
-def _named(class_name, activation, title):
-    """A registered Linked layer with a fixed activation."""
+class _LinkedNamed(Linked):
+    """A Linked layer with a fixed activation, `_ACTIVATION`.
+
+    Its config has no "activation" key: the class name says it.
+    """
+
+    _ACTIVATION = None
 
     def __init__(self, axis=-1, **kwargs):
-        Linked.__init__(self, activation=activation, axis=axis, **kwargs)
+        super().__init__(activation=self._ACTIVATION, axis=axis, **kwargs)
 
     def get_config(self):
-        config = Linked.get_config(self)
+        config = super().get_config()
         del config["activation"]
         return config
 
-    doc = (
-        f"""Linked {title}: `[{activation}(x), {activation}(-x)]`.
 
-    Equal to `keras_lcw.Linked("{activation}", axis)`.
+@keras.saving.register_keras_serializable(package="keras_lcw")
+class LinkedReLU(_LinkedNamed):
+    """Linked ReLU: `[relu(x), relu(-x)]` (CReLU).
+
+    Equal to `keras_lcw.Linked("relu", axis)` and, for `axis=-1`, to
+    `tf.nn.crelu`.
 
     Args:
         axis: the channel axis to concatenate on, an integer. Defaults to
             -1.
         **kwargs: arguments of `keras.layers.Layer`.
-"""
-        + _LINKED_DOC_TAIL
-    )
-    cls = type(
-        class_name,
-        (Linked,),
-        {
-            "__init__": __init__,
-            "get_config": get_config,
-            "__doc__": doc,
-            "__module__": __name__,
-        },
-    )
-    return keras.saving.register_keras_serializable(package="keras_lcw")(cls)
+
+    Input shape:
+        Arbitrary.
+
+    Output shape:
+        The input's shape with the size of `axis` doubled (positive halves
+        first).
+
+    Reference:
+        C. Riera, O. Pujol, "Solving internal covariate shift in deep
+        learning with linked neurons", arXiv:1712.02609.
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((64,))])
+    >>> for _ in range(50):
+    ...     model.add(keras.layers.Dense(8))
+    ...     model.add(keras_lcw.LinkedReLU())
+    """
+
+    _ACTIVATION = "relu"
 
 
-LinkedReLU = _named("LinkedReLU", "relu", "ReLU")
-LinkedSELU = _named("LinkedSELU", "selu", "SELU")
-LinkedSwish = _named("LinkedSwish", "silu", "Swish")
-LinkedGELU = _named("LinkedGELU", "gelu", "GELU")
+@keras.saving.register_keras_serializable(package="keras_lcw")
+class LinkedSELU(_LinkedNamed):
+    """Linked SELU: `[selu(x), selu(-x)]`.
+
+    Equal to `keras_lcw.Linked("selu", axis)`.
+
+    Args:
+        axis: the channel axis to concatenate on, an integer. Defaults to
+            -1.
+        **kwargs: arguments of `keras.layers.Layer`.
+
+    Input shape:
+        Arbitrary.
+
+    Output shape:
+        The input's shape with the size of `axis` doubled (positive halves
+        first).
+
+    Reference:
+        C. Riera, O. Pujol, "Solving internal covariate shift in deep
+        learning with linked neurons", arXiv:1712.02609.
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((64,))])
+    >>> for _ in range(50):
+    ...     model.add(keras.layers.Dense(8, kernel_initializer="lecun_normal"))
+    ...     model.add(keras_lcw.LinkedSELU())
+    """
+
+    _ACTIVATION = "selu"
+
+
+@keras.saving.register_keras_serializable(package="keras_lcw")
+class LinkedSwish(_LinkedNamed):
+    """Linked Swish: `[silu(x), silu(-x)]`, with `silu(x) = x sigmoid(x)`.
+
+    Equal to `keras_lcw.Linked("silu", axis)`.
+
+    Args:
+        axis: the channel axis to concatenate on, an integer. Defaults to
+            -1.
+        **kwargs: arguments of `keras.layers.Layer`.
+
+    Input shape:
+        Arbitrary.
+
+    Output shape:
+        The input's shape with the size of `axis` doubled (positive halves
+        first).
+
+    Reference:
+        C. Riera, O. Pujol, "Solving internal covariate shift in deep
+        learning with linked neurons", arXiv:1712.02609.
+
+    Example:
+
+    >>> x = keras.Input((32, 32, 3))
+    >>> h = keras.layers.Conv2D(16, 3)(x)
+    >>> h = keras_lcw.LinkedSwish()(h)  # 32 channels
+    """
+
+    _ACTIVATION = "silu"
+
+
+@keras.saving.register_keras_serializable(package="keras_lcw")
+class LinkedGELU(_LinkedNamed):
+    """Linked GELU: `[gelu(x), gelu(-x)]` (the exact, erf form of GELU).
+
+    Equal to `keras_lcw.Linked("gelu", axis)`.
+
+    Args:
+        axis: the channel axis to concatenate on, an integer. Defaults to
+            -1.
+        **kwargs: arguments of `keras.layers.Layer`.
+
+    Input shape:
+        Arbitrary.
+
+    Output shape:
+        The input's shape with the size of `axis` doubled (positive halves
+        first).
+
+    Reference:
+        C. Riera, O. Pujol, "Solving internal covariate shift in deep
+        learning with linked neurons", arXiv:1712.02609.
+
+    Example:
+
+    >>> x = keras.Input((16, 8))
+    >>> h = keras.layers.Dense(32)(x)
+    >>> h = keras_lcw.LinkedGELU()(h)  # 64 features
+    """
+
+    _ACTIVATION = "gelu"
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
 class LinkedPReLU(_LinkedBase):
-    __doc__ = (
-        """Linked PReLU: `[prelu_a(x), prelu_b(-x)]` with two trainable slope
+    """Linked PReLU: `[prelu_a(x), prelu_b(-x)]` with two trainable slope
     sets, `positive_alpha` (a) and `negative_alpha` (b).
 
     `prelu_a(t) = max(t, 0) + a * min(t, 0)`, with one slope per entry of
@@ -167,14 +282,27 @@ class LinkedPReLU(_LinkedBase):
             a channels_last image).
         **kwargs: arguments of `keras.layers.Layer`.
 
+    Call arguments:
+        inputs: a tensor of rank 2 or more.
+        mask: passed on; a mask that covers `axis` is concatenated with
+            itself.
+
+    Input shape:
+        Arbitrary, with known sizes along the axes that are not shared.
+
+    Output shape:
+        The input's shape with the size of `axis` doubled.
+
+    Reference:
+        C. Riera, O. Pujol, "Solving internal covariate shift in deep
+        learning with linked neurons", arXiv:1712.02609.
+
     Example:
 
     >>> x = keras.Input((32, 32, 3))
     >>> h = keras.layers.Conv2D(16, 3)(x)
     >>> h = keras_lcw.LinkedPReLU(shared_axes=[1, 2])(h)  # 32 channels
-"""
-        + _LINKED_DOC_TAIL
-    )
+    """
 
     def __init__(
         self,
