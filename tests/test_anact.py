@@ -26,6 +26,28 @@ class DenseThenLayerSpec(LayerSpec):
         )
 
 
+@keras.saving.register_keras_serializable(package="keras_lcw_tests")
+class MaskFrom(keras.layers.Layer):
+    """`[x, mask] -> x`, with `mask` as x's Keras mask: padding whose values
+    are anything, not only what `Masking` or `Embedding` would leave."""
+
+    def call(self, inputs):
+        return inputs[0]
+
+    def compute_mask(self, inputs, mask=None):
+        return ops.cast(inputs[1], "bool")
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+
+def masked_model(layer, steps, features):
+    """`[x, mask]` -> layer(x with mask), a functional model."""
+    x = keras.Input((steps, features))
+    mask = keras.Input((steps,), dtype="bool")
+    return keras.Model([x, mask], layer(MaskFrom()([x, mask])))
+
+
 class TestANActContract(LayerContract):
     SPECS = [
         DenseThenLayerSpec(keras_lcw.ANAct, dict(activation="tanh", momentum=0.9), (5,), trainable=0, non_trainable=2),
@@ -279,3 +301,4 @@ def test_bad_axes_for_the_input_are_refused(axis, shape, match):
 
 def test_exported_at_top_level_and_in_activations():
     assert keras_lcw.ANAct is keras_lcw.activations.ANAct
+
