@@ -302,3 +302,52 @@ def test_bad_axes_for_the_input_are_refused(axis, shape, match):
 def test_exported_at_top_level_and_in_activations():
     assert keras_lcw.ANAct is keras_lcw.activations.ANAct
 
+
+def _padded_batch(seed, shape=(3, 6, 4)):
+    """x with wild values at the padded steps, and the (batch, steps) mask."""
+    rng = np.random.default_rng(seed)
+    x = (1.5 * rng.normal(size=shape) + 0.2).astype("float32")
+    mask = np.ones(shape[:2], bool)
+    mask[0, 4:] = False
+    mask[2, 1:] = False
+    x[~mask] = (rng.normal(size=x[~mask].shape) * 30.0 + 40.0).astype("float32")
+    return x, mask
+
+
+@pytest.mark.parametrize("axis", [None, -1], ids=["one-pair", "per-channel"])
+def test_masked_entries_are_left_out_of_the_statistics(axis):
+    x, mask = _padded_batch(7)
+    layer = keras_lcw.ANAct("tanh", axis=axis, momentum=0.5)
+    layer.build(x.shape)
+    initial = [to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)]
+    y = to_numpy(layer(x, training=True, mask=mask))
+    kept = [] if axis is None else [2]
+    # Reference: the statistics of the unmasked rows only.
+    _, forward, backward = _numpy_anact(x[mask], "tanh", None, [] if axis is None else [1])
+    forward, backward = forward.reshape(-1), backward.reshape(-1)
+    if axis is None:
+        forward, backward = forward[0], backward[0]
+    scale = (forward * backward + 1e-6) ** -0.25
+    expected = REFERENCE["tanh"][0](x.astype("float64")) * (scale if axis is None else scale.reshape(1, 1, -1))
+    np.testing.assert_allclose(y, expected, rtol=2e-5, atol=2e-5)
+    np.testing.assert_allclose(to_numpy(layer.forward_ratio), 0.5 * initial[0] + 0.5 * forward, rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(layer.backward_ratio), 0.5 * initial[1] + 0.5 * backward, rtol=1e-5)
+    # The padding matters without the mask, so the test above can fail.
+    _, unmasked_forward, _ = _numpy_anact(x, "tanh", None, kept)
+    assert np.max(np.abs(unmasked_forward.reshape(-1) - np.reshape(forward, -1))) > 0.05
+
+
+def test_mask_is_used_in_a_compiled_fit_step_and_passed_on():
+    x, mask = _padded_batch(8)
+    layer = keras_lcw.ANAct("swish", momentum=0.0)
+    model = masked_model(layer, *x.shape[1:])
+    model.compile("sgd", "mse", jit_compile="auto")
+    model.fit([x, mask], np.zeros_like(x), batch_size=len(x), epochs=1, verbose=0)
+    _, forward, backward = _numpy_anact(x[mask], "swish", None, [])
+    np.testing.assert_allclose(to_numpy(layer.forward_ratio), forward.item(), rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(layer.backward_ratio), backward.item(), rtol=1e-5)
+    # ANAct passes the mask on.
+    pooled = keras.Model(model.inputs, keras.layers.GlobalAveragePooling1D()(model.outputs[0]))
+    y = to_numpy(model([x, mask]))
+    weights = mask[..., None]
+    np.testing.assert_allclose(to_numpy(pooled([x, mask])), (y * weights).sum(axis=1) / weights.sum(axis=1), rtol=1e-5, atol=1e-6)

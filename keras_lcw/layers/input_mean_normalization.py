@@ -3,8 +3,10 @@
 import keras
 from keras import ops
 
-from keras_lcw import backend_utils
 from keras_lcw import validation
+from keras_lcw.activations.anact import broadcast_mask
+from keras_lcw.activations.anact import masked_batch_mean
+from keras_lcw.activations.anact import statistics_dtype
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
@@ -24,14 +26,19 @@ class InputMeanNormalization(keras.layers.Layer):
     No scale, no learnable parameters. Used with geometric parameterization
     (`keras_lcw.GmPDense`, `GmPConv2D`, ...), where it centres the input of a
     layer so that the activation boundaries of its units start near the
-    data (W. Chen and H. Ge, "Neural Characteristic Activation Analysis and
-    Geometric Parameterization for ReLU Networks", NeurIPS 2024,
-    arXiv:2305.15912).
+    data.
 
-    The mean is computed in float32 (or wider) and the output cast to the
-    compute dtype, as `keras.layers.BatchNormalization` does. `bake()`
-    returns a `keras.layers.Normalization` with mean `moving_mean` and
-    variance 1, which computes exactly the inference output.
+    The mean is computed in float32, also under mixed precision, and in
+    float64 for float64 inputs (`dtype="float64"`, on the backends where
+    Keras has float64: TensorFlow, PyTorch, and JAX with `jax_enable_x64`);
+    the output is cast to the compute dtype, as
+    `keras.layers.BatchNormalization` does. `bake()` returns a
+    `keras.layers.Normalization` with mean `moving_mean` and variance 1,
+    which computes exactly the inference output.
+
+    Entries that the input's mask marks as padding are left out of the
+    batch mean, as in `keras.layers.BatchNormalization` (the output is
+    still computed for every entry).
 
     Under data-parallel training the batch mean is the mean of which batch
     depends on the backend. On JAX, `keras.distribution` (`DataParallel`,
@@ -56,6 +63,25 @@ class InputMeanNormalization(keras.layers.Layer):
             without effect on JAX and PyTorch, see above). Costs one
             all-reduce of the per-feature sums per training step.
         **kwargs: base layer keyword arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: a float tensor of rank 2 or more.
+        training: whether the layer centres on (and moves toward) the batch
+            mean (True, as in `fit()`) or on the moving mean.
+        mask: optional boolean tensor, the inputs' shape or a leading part
+            of it (`(batch, steps)`): entries where it is False are left out
+            of the batch mean. Passed on unchanged.
+
+    Input shape:
+        Arbitrary, with a known size along `axis`.
+
+    Output shape:
+        The input's shape.
+
+    Reference:
+        W. Chen and H. Ge, "Neural Characteristic Activation Analysis and
+        Geometric Parameterization for ReLU Networks", NeurIPS 2024,
+        arXiv:2305.15912.
 
     Example:
 
@@ -110,20 +136,21 @@ class InputMeanNormalization(keras.layers.Layer):
         shape[self.axis] = -1
         return ops.reshape(mean, shape)
 
-    def call(self, inputs, training=None):
-        compute_dtype = keras.backend.result_type(inputs.dtype, "float32")
-        inputs = ops.cast(inputs, compute_dtype)
-        moving_mean = ops.cast(self.moving_mean, compute_dtype)
+    def call(self, inputs, training=None, mask=None):
+        dtype = statistics_dtype(inputs.dtype)
+        inputs = ops.cast(inputs, dtype)
+        moving_mean = ops.cast(self.moving_mean, dtype)
         if training and self.trainable:
-            mean = backend_utils.batch_mean(
-                inputs, self._reduction_axes, synchronized=self.synchronized
+            if mask is not None:
+                mask = broadcast_mask(mask, inputs)
+            batch_mean = masked_batch_mean(
+                inputs, self._reduction_axes, mask, self.synchronized
             )
-            self.moving_mean.assign(
-                ops.cast(
-                    moving_mean * self.momentum + mean * (1.0 - self.momentum),
-                    self.moving_mean.dtype,
-                )
+            moved = moving_mean * self.momentum + batch_mean * (
+                1.0 - self.momentum
             )
+            self.moving_mean.assign(ops.cast(moved, self.moving_mean.dtype))
+            mean = batch_mean
         else:
             mean = moving_mean
         outputs = inputs - self._broadcast(mean, len(inputs.shape))
