@@ -351,3 +351,57 @@ def test_mask_is_used_in_a_compiled_fit_step_and_passed_on():
     y = to_numpy(model([x, mask]))
     weights = mask[..., None]
     np.testing.assert_allclose(to_numpy(pooled([x, mask])), (y * weights).sum(axis=1) / weights.sum(axis=1), rtol=1e-5, atol=1e-6)
+
+
+def test_a_fully_masked_batch_changes_nothing():
+    x, _ = _padded_batch(9)
+    layer = keras_lcw.ANAct("gelu", momentum=0.5)
+    layer.build(x.shape)
+    before = [to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)]
+    y = to_numpy(layer(x, training=True, mask=np.zeros(x.shape[:2], bool)))
+    assert np.all(np.isfinite(y))
+    np.testing.assert_array_equal([to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)], before)
+    np.testing.assert_allclose(y, to_numpy(layer(x, training=False)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_batch_leaves_the_moving_ratios_as_they_were(bad):
+    rng = np.random.default_rng(10)
+    x = rng.normal(size=(16, 3)).astype("float32")
+    poisoned = x.copy()
+    poisoned[5, 0] = bad
+    layer = keras_lcw.ANAct("swish", axis=-1, momentum=0.5)
+    layer.build(x.shape)
+    before = [to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)]
+    y = to_numpy(layer(poisoned, training=True))
+    after = [to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)]
+    # Channel 0 keeps its ratios and uses them; channels 1 and 2 move.
+    for b, a in zip(before, after):
+        assert np.all(np.isfinite(a))
+        assert a[0] == b[0]
+    _, forward, backward = _numpy_anact(x[:, 1:], "swish", None, [1])
+    np.testing.assert_allclose(after[0][1:], 0.5 * before[0][1:] + 0.5 * forward.reshape(-1), rtol=1e-5)
+    np.testing.assert_allclose(after[1][1:], 0.5 * before[1][1:] + 0.5 * backward.reshape(-1), rtol=1e-5)
+    finite_rows = np.arange(16) != 5
+    assert np.all(np.isfinite(y[finite_rows]))
+    s0 = (before[0][0] * before[1][0] + 1e-6) ** -0.25
+    np.testing.assert_allclose(y[finite_rows, 0], s0 * REFERENCE["swish"][0](x[finite_rows, 0].astype("float64")), rtol=1e-5, atol=1e-6)
+
+
+def test_a_nan_batch_in_a_compiled_fit_does_not_poison_the_state():
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(32, 4)).astype("float32")
+    poisoned = x.copy()
+    poisoned[3, 2] = np.nan
+    layer = keras_lcw.ANAct("tanh", momentum=0.5)
+    model = keras.Sequential([keras.Input((4,)), layer])
+    model.compile("sgd", "mse", jit_compile="auto")
+    before = [to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)]
+    model.fit(poisoned, np.zeros_like(x), batch_size=32, epochs=1, verbose=0)
+    np.testing.assert_array_equal([to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)], before)
+    assert np.all(np.isfinite(to_numpy(model.predict(x, verbose=0))))
+    # A clean batch afterwards moves the ratios as usual.
+    model.fit(x, np.zeros_like(x), batch_size=32, epochs=1, verbose=0)
+    _, forward, backward = _numpy_anact(x, "tanh", None, [])
+    np.testing.assert_allclose(to_numpy(layer.forward_ratio), 0.5 * before[0] + 0.5 * forward.item(), rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(layer.backward_ratio), 0.5 * before[1] + 0.5 * backward.item(), rtol=1e-5)

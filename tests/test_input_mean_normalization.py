@@ -149,3 +149,41 @@ def test_mask_is_used_in_a_compiled_fit_step_and_passed_on():
     y = to_numpy(model([x, mask]))
     weights = mask[..., None]
     np.testing.assert_allclose(to_numpy(pooled([x, mask])), (y * weights).sum(axis=1) / weights.sum(axis=1), rtol=1e-5, atol=1e-6)
+
+
+def test_a_fully_masked_batch_changes_nothing():
+    x, _ = _padded_batch(3)
+    layer = keras_lcw.InputMeanNormalization(moving_mean_initializer="ones")
+    y = to_numpy(layer(x, training=True, mask=np.zeros(x.shape[:2], bool)))
+    np.testing.assert_array_equal(to_numpy(layer.moving_mean), np.ones(4))
+    np.testing.assert_array_equal(y, x - 1.0)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_batch_leaves_the_moving_mean_as_it_was(bad):
+    x = np.random.default_rng(4).normal(size=(8, 3)).astype("float32")
+    poisoned = x.copy()
+    poisoned[2, 1] = bad
+    layer = keras_lcw.InputMeanNormalization(momentum=0.5, moving_mean_initializer="ones")
+    y = to_numpy(layer(poisoned, training=True))
+    moving = to_numpy(layer.moving_mean)
+    # Feature 1 keeps its moving mean and is centred on it; 0 and 2 move.
+    assert moving[1] == 1.0
+    np.testing.assert_allclose(moving[[0, 2]], 0.5 + 0.5 * x[:, [0, 2]].mean(axis=0), rtol=1e-6)
+    rows = np.arange(8) != 2
+    np.testing.assert_array_equal(y[rows, 1], x[rows, 1] - 1.0)
+    np.testing.assert_allclose(y[:, [0, 2]], x[:, [0, 2]] - x[:, [0, 2]].mean(axis=0), atol=1e-6)
+
+
+def test_a_nan_batch_in_a_compiled_fit_does_not_poison_the_state():
+    x = np.random.default_rng(5).normal(size=(16, 3)).astype("float32") + 2.0
+    poisoned = x.copy()
+    poisoned[0, 0] = np.nan
+    layer = keras_lcw.InputMeanNormalization(momentum=0.5)
+    model = keras.Sequential([keras.Input((3,)), layer])
+    model.compile("sgd", "mse", jit_compile="auto")
+    model.fit(poisoned, np.zeros_like(x), batch_size=16, epochs=1, verbose=0)
+    moving = to_numpy(layer.moving_mean)
+    assert moving[0] == 0.0
+    np.testing.assert_allclose(moving[1:], 0.5 * x[:, 1:].mean(axis=0), rtol=1e-6)
+    assert np.all(np.isfinite(to_numpy(model.predict(x, verbose=0))))

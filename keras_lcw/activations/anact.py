@@ -42,7 +42,7 @@ def masked_batch_mean(x, axes, mask=None, synchronized=False):
         axes: the axes to reduce.
         mask: None (every entry counts) or a bool tensor of `x`'s shape
             (`broadcast_mask`). Masked entries are left out even when they
-            are NaN or infinite.
+            are NaN or infinite. Where no entry is left, the mean is NaN.
         synchronized: all-reduce across `tf.distribute` replicas
             (`keras_lcw.backend_utils.batch_mean`).
 
@@ -127,6 +127,12 @@ class ANAct(keras.layers.Layer):
     - Entries that the input's mask marks as padding are left out (as in
       `keras.layers.BatchNormalization`): a mask of shape
       `(batch, steps)` for inputs of shape `(batch, steps, ...)`.
+    - A batch whose ratios are not finite (a NaN or infinite input, an
+      overflowing activation, or, with a mask, no unmasked entry) leaves
+      the moving ratios as they were, and the layer uses them for that
+      batch; with `axis` set, this holds for each kept entry on its own.
+      The check is a `keras.ops.where` on the values, so it holds inside
+      compiled train steps.
 
     Args:
         activation: an elementwise `keras.activations` name or function, or
@@ -267,13 +273,20 @@ class ANAct(keras.layers.Layer):
             batch_forward, batch_backward = self._batch_ratios(
                 x, fx, dfx, mask
             )
+            # A batch with non-finite ratios changes nothing (per entry).
+            finite = ops.logical_and(
+                ops.isfinite(batch_forward), ops.isfinite(batch_backward)
+            )
             for variable, moving, batch in (
                 (self.forward_ratio, forward, batch_forward),
                 (self.backward_ratio, backward, batch_backward),
             ):
                 moved = self.momentum * moving + (1.0 - self.momentum) * batch
-                variable.assign(ops.cast(moved, variable.dtype))
-            forward, backward = batch_forward, batch_backward
+                variable.assign(
+                    ops.cast(ops.where(finite, moved, moving), variable.dtype)
+                )
+            forward = ops.where(finite, batch_forward, forward)
+            backward = ops.where(finite, batch_backward, backward)
         else:
             fx = self.activation(x)
         scale = ops.reshape(self.scale(forward, backward), self._broadcast_shape)

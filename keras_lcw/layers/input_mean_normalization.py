@@ -38,7 +38,11 @@ class InputMeanNormalization(keras.layers.Layer):
 
     Entries that the input's mask marks as padding are left out of the
     batch mean, as in `keras.layers.BatchNormalization` (the output is
-    still computed for every entry).
+    still computed for every entry). A feature whose batch mean is not
+    finite (a NaN or infinite input, or, with a mask, no unmasked entry)
+    keeps its moving mean as it was, and is centred on it for that batch;
+    the check is a `keras.ops.where` on the values, so it holds inside
+    compiled train steps.
 
     Under data-parallel training the batch mean is the mean of which batch
     depends on the backend. On JAX, `keras.distribution` (`DataParallel`,
@@ -146,11 +150,18 @@ class InputMeanNormalization(keras.layers.Layer):
             batch_mean = masked_batch_mean(
                 inputs, self._reduction_axes, mask, self.synchronized
             )
+            # A batch with a non-finite mean changes nothing (per feature).
+            finite = ops.isfinite(batch_mean)
             moved = moving_mean * self.momentum + batch_mean * (
                 1.0 - self.momentum
             )
-            self.moving_mean.assign(ops.cast(moved, self.moving_mean.dtype))
-            mean = batch_mean
+            self.moving_mean.assign(
+                ops.cast(
+                    ops.where(finite, moved, moving_mean),
+                    self.moving_mean.dtype,
+                )
+            )
+            mean = ops.where(finite, batch_mean, moving_mean)
         else:
             mean = moving_mean
         outputs = inputs - self._broadcast(mean, len(inputs.shape))
