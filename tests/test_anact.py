@@ -405,3 +405,26 @@ def test_a_nan_batch_in_a_compiled_fit_does_not_poison_the_state():
     _, forward, backward = _numpy_anact(x, "tanh", None, [])
     np.testing.assert_allclose(to_numpy(layer.forward_ratio), 0.5 * before[0] + 0.5 * forward.item(), rtol=1e-5)
     np.testing.assert_allclose(to_numpy(layer.backward_ratio), 0.5 * before[1] + 0.5 * backward.item(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["swish", "gelu", "relu", "leaky_relu"])
+@pytest.mark.parametrize("magnitude", [1e20, 1e30, 1e38])
+def test_huge_inputs_give_finite_exact_ratios(name, magnitude):
+    # E[x^2] of these overflows float32; the ratios do not. (Bounded
+    # activations such as tanh have ratios below the float32 range here.)
+    x = (np.random.default_rng(12).uniform(-1.5, 1.5, size=(64, 8)) * magnitude).astype("float32")
+    layer = keras_lcw.ANAct(name, axis=-1, momentum=0.0)
+    layer.build(x.shape)
+    y = to_numpy(layer(x, training=True))
+    assert np.all(np.isfinite(y))
+    # The float64 reference, computed without overflow.
+    f, df = REFERENCE[name]
+    x64 = x.astype("float64") / magnitude
+    with np.errstate(over="ignore", invalid="ignore"):
+        fx = f(x.astype("float64")) / magnitude
+        dfx = df(x.astype("float64"))
+    forward = (fx**2).mean(axis=0) / (x64**2).mean(axis=0)
+    backward = (dfx**2).mean(axis=0)
+    np.testing.assert_allclose(to_numpy(layer.forward_ratio), forward, rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(layer.backward_ratio), backward, rtol=1e-5)
+    np.testing.assert_allclose(y / magnitude, ((forward * backward + 1e-6) ** -0.25) * fx, rtol=2e-5, atol=1e-6)

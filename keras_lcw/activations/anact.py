@@ -124,6 +124,12 @@ class ANAct(keras.layers.Layer):
       Keras has float64: TensorFlow, PyTorch, and JAX with
       `jax_enable_x64`); f and f' are as accurate as the backend computes
       them.
+    - The second moments are taken of `x / c` and `f(x) / c`, with `c` the
+      mean of `|x|` (at least 1), which gives the same ratios without
+      overflow for inputs up to the largest float: `E[x^2]` itself
+      overflows float32 above about 1e19. `f'` is not scaled: the
+      derivatives of the built-in activations other than "exponential" are
+      bounded.
     - Entries that the input's mask marks as padding are left out (as in
       `keras.layers.BatchNormalization`): a mask of shape
       `(batch, steps)` for inputs of shape `(batch, steps, ...)`.
@@ -256,10 +262,18 @@ class ANAct(keras.layers.Layer):
                 t, self._reduction_axes, mask, self.synchronized
             )
 
-        x_moment = mean(ops.square(x))
-        f_moment = mean(ops.square(fx))
+        # c >= 1 and |x| / c <= the number of entries averaged, so no square
+        # below overflows. The mean of |x| is taken of |x| / 2**64, which
+        # cannot overflow either; where that underflows, c is 1.
+        size = mean(ops.abs(x) * 2.0**-64) * 2.0**64
+        c = ops.maximum(size, ops.ones_like(size))
+        c_broadcast = ops.reshape(c, self._broadcast_shape)
+        x_moment = mean(ops.square(x / c_broadcast))
+        f_moment = mean(ops.square(fx / c_broadcast))
         d_moment = mean(ops.square(dfx))
-        return f_moment / (x_moment + self.epsilon), d_moment
+        # E[f^2] / (E[x^2] + eps), both scaled by 1 / c^2.
+        forward = f_moment / (x_moment + self.epsilon / ops.square(c))
+        return forward, d_moment
 
     def call(self, inputs, training=None, mask=None):
         if not self.adaptive:
