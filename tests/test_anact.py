@@ -26,6 +26,28 @@ class DenseThenLayerSpec(LayerSpec):
         )
 
 
+@keras.saving.register_keras_serializable(package="keras_lcw_tests")
+class MaskFrom(keras.layers.Layer):
+    """`[x, mask] -> x`, with `mask` as x's Keras mask: padding whose values
+    are anything, not only what `Masking` or `Embedding` would leave."""
+
+    def call(self, inputs):
+        return inputs[0]
+
+    def compute_mask(self, inputs, mask=None):
+        return ops.cast(inputs[1], "bool")
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+
+def masked_model(layer, steps, features):
+    """`[x, mask]` -> layer(x with mask), a functional model."""
+    x = keras.Input((steps, features))
+    mask = keras.Input((steps,), dtype="bool")
+    return keras.Model([x, mask], layer(MaskFrom()([x, mask])))
+
+
 class TestANActContract(LayerContract):
     SPECS = [
         DenseThenLayerSpec(keras_lcw.ANAct, dict(activation="tanh", momentum=0.9), (5,), trainable=0, non_trainable=2),
@@ -279,3 +301,130 @@ def test_bad_axes_for_the_input_are_refused(axis, shape, match):
 
 def test_exported_at_top_level_and_in_activations():
     assert keras_lcw.ANAct is keras_lcw.activations.ANAct
+
+
+def _padded_batch(seed, shape=(3, 6, 4)):
+    """x with wild values at the padded steps, and the (batch, steps) mask."""
+    rng = np.random.default_rng(seed)
+    x = (1.5 * rng.normal(size=shape) + 0.2).astype("float32")
+    mask = np.ones(shape[:2], bool)
+    mask[0, 4:] = False
+    mask[2, 1:] = False
+    x[~mask] = (rng.normal(size=x[~mask].shape) * 30.0 + 40.0).astype("float32")
+    return x, mask
+
+
+@pytest.mark.parametrize("axis", [None, -1], ids=["one-pair", "per-channel"])
+def test_masked_entries_are_left_out_of_the_statistics(axis):
+    x, mask = _padded_batch(7)
+    layer = keras_lcw.ANAct("tanh", axis=axis, momentum=0.5)
+    layer.build(x.shape)
+    initial = [to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)]
+    y = to_numpy(layer(x, training=True, mask=mask))
+    kept = [] if axis is None else [2]
+    # Reference: the statistics of the unmasked rows only.
+    _, forward, backward = _numpy_anact(x[mask], "tanh", None, [] if axis is None else [1])
+    forward, backward = forward.reshape(-1), backward.reshape(-1)
+    if axis is None:
+        forward, backward = forward[0], backward[0]
+    scale = (forward * backward + 1e-6) ** -0.25
+    expected = REFERENCE["tanh"][0](x.astype("float64")) * (scale if axis is None else scale.reshape(1, 1, -1))
+    np.testing.assert_allclose(y, expected, rtol=2e-5, atol=2e-5)
+    np.testing.assert_allclose(to_numpy(layer.forward_ratio), 0.5 * initial[0] + 0.5 * forward, rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(layer.backward_ratio), 0.5 * initial[1] + 0.5 * backward, rtol=1e-5)
+    # The padding matters without the mask, so the test above can fail.
+    _, unmasked_forward, _ = _numpy_anact(x, "tanh", None, kept)
+    assert np.max(np.abs(unmasked_forward.reshape(-1) - np.reshape(forward, -1))) > 0.05
+
+
+def test_mask_is_used_in_a_compiled_fit_step_and_passed_on():
+    x, mask = _padded_batch(8)
+    layer = keras_lcw.ANAct("swish", momentum=0.0)
+    model = masked_model(layer, *x.shape[1:])
+    model.compile("sgd", "mse", jit_compile="auto")
+    model.fit([x, mask], np.zeros_like(x), batch_size=len(x), epochs=1, verbose=0)
+    _, forward, backward = _numpy_anact(x[mask], "swish", None, [])
+    np.testing.assert_allclose(to_numpy(layer.forward_ratio), forward.item(), rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(layer.backward_ratio), backward.item(), rtol=1e-5)
+    # ANAct passes the mask on.
+    pooled = keras.Model(model.inputs, keras.layers.GlobalAveragePooling1D()(model.outputs[0]))
+    y = to_numpy(model([x, mask]))
+    weights = mask[..., None]
+    np.testing.assert_allclose(to_numpy(pooled([x, mask])), (y * weights).sum(axis=1) / weights.sum(axis=1), rtol=1e-5, atol=1e-6)
+
+
+def test_a_fully_masked_batch_changes_nothing():
+    x, _ = _padded_batch(9)
+    layer = keras_lcw.ANAct("gelu", momentum=0.5)
+    layer.build(x.shape)
+    before = [to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)]
+    y = to_numpy(layer(x, training=True, mask=np.zeros(x.shape[:2], bool)))
+    assert np.all(np.isfinite(y))
+    np.testing.assert_array_equal([to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)], before)
+    np.testing.assert_allclose(y, to_numpy(layer(x, training=False)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_batch_leaves_the_moving_ratios_as_they_were(bad):
+    rng = np.random.default_rng(10)
+    x = rng.normal(size=(16, 3)).astype("float32")
+    poisoned = x.copy()
+    poisoned[5, 0] = bad
+    layer = keras_lcw.ANAct("swish", axis=-1, momentum=0.5)
+    layer.build(x.shape)
+    before = [to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)]
+    y = to_numpy(layer(poisoned, training=True))
+    after = [to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)]
+    # Channel 0 keeps its ratios and uses them; channels 1 and 2 move.
+    for b, a in zip(before, after):
+        assert np.all(np.isfinite(a))
+        assert a[0] == b[0]
+    _, forward, backward = _numpy_anact(x[:, 1:], "swish", None, [1])
+    np.testing.assert_allclose(after[0][1:], 0.5 * before[0][1:] + 0.5 * forward.reshape(-1), rtol=1e-5)
+    np.testing.assert_allclose(after[1][1:], 0.5 * before[1][1:] + 0.5 * backward.reshape(-1), rtol=1e-5)
+    finite_rows = np.arange(16) != 5
+    assert np.all(np.isfinite(y[finite_rows]))
+    s0 = (before[0][0] * before[1][0] + 1e-6) ** -0.25
+    np.testing.assert_allclose(y[finite_rows, 0], s0 * REFERENCE["swish"][0](x[finite_rows, 0].astype("float64")), rtol=1e-5, atol=1e-6)
+
+
+def test_a_nan_batch_in_a_compiled_fit_does_not_poison_the_state():
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(32, 4)).astype("float32")
+    poisoned = x.copy()
+    poisoned[3, 2] = np.nan
+    layer = keras_lcw.ANAct("tanh", momentum=0.5)
+    model = keras.Sequential([keras.Input((4,)), layer])
+    model.compile("sgd", "mse", jit_compile="auto")
+    before = [to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)]
+    model.fit(poisoned, np.zeros_like(x), batch_size=32, epochs=1, verbose=0)
+    np.testing.assert_array_equal([to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)], before)
+    assert np.all(np.isfinite(to_numpy(model.predict(x, verbose=0))))
+    # A clean batch afterwards moves the ratios as usual.
+    model.fit(x, np.zeros_like(x), batch_size=32, epochs=1, verbose=0)
+    _, forward, backward = _numpy_anact(x, "tanh", None, [])
+    np.testing.assert_allclose(to_numpy(layer.forward_ratio), 0.5 * before[0] + 0.5 * forward.item(), rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(layer.backward_ratio), 0.5 * before[1] + 0.5 * backward.item(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["swish", "gelu", "relu", "leaky_relu"])
+@pytest.mark.parametrize("magnitude", [1e20, 1e30, 1e38])
+def test_huge_inputs_give_finite_exact_ratios(name, magnitude):
+    # E[x^2] of these overflows float32; the ratios do not. (Bounded
+    # activations such as tanh have ratios below the float32 range here.)
+    x = (np.random.default_rng(12).uniform(-1.5, 1.5, size=(64, 8)) * magnitude).astype("float32")
+    layer = keras_lcw.ANAct(name, axis=-1, momentum=0.0)
+    layer.build(x.shape)
+    y = to_numpy(layer(x, training=True))
+    assert np.all(np.isfinite(y))
+    # The float64 reference, computed without overflow.
+    f, df = REFERENCE[name]
+    x64 = x.astype("float64") / magnitude
+    with np.errstate(over="ignore", invalid="ignore"):
+        fx = f(x.astype("float64")) / magnitude
+        dfx = df(x.astype("float64"))
+    forward = (fx**2).mean(axis=0) / (x64**2).mean(axis=0)
+    backward = (dfx**2).mean(axis=0)
+    np.testing.assert_allclose(to_numpy(layer.forward_ratio), forward, rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(layer.backward_ratio), backward, rtol=1e-5)
+    np.testing.assert_allclose(y / magnitude, ((forward * backward + 1e-6) ** -0.25) * fx, rtol=2e-5, atol=1e-6)

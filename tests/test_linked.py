@@ -9,6 +9,7 @@ from tests.harness import perturb_variables
 from tests.harness import to_numpy
 from tests.test_anact import REFERENCE
 from tests.test_anact import DenseThenLayerSpec
+from tests.test_anact import MaskFrom
 
 BACKEND = keras.backend.backend()
 
@@ -93,21 +94,62 @@ def test_prelu_reference_and_both_slope_sets_train_and_save(tmp_path):
     np.testing.assert_array_equal(to_numpy(loaded(x)), to_numpy(model(x)))
 
 
-def test_masks_pass_through_and_follow_the_axis():
+def test_compute_mask_follows_the_axis():
     x = np.random.default_rng(3).normal(size=(2, 4, 3)).astype("float32")
     mask = np.array([[True, True, False, False], [True, False, False, False]])
     channel = keras_lcw.LinkedReLU()
     np.testing.assert_array_equal(to_numpy(channel.compute_mask(x, mask)), mask)
     time = keras_lcw.LinkedReLU(axis=1)
     np.testing.assert_array_equal(to_numpy(time.compute_mask(x, mask)), np.concatenate([mask, mask], axis=1))
-    inputs = keras.Input((4,))
-    h = keras.layers.Embedding(10, 3, mask_zero=True)(inputs)
-    h = keras_lcw.LinkedReLU()(h)
-    out = keras.layers.GlobalAveragePooling1D()(h)
-    model = keras.Model(inputs, out)
-    tokens = np.array([[1, 2, 0, 0]])
-    # Padding does not change the result when the mask is propagated.
-    np.testing.assert_allclose(to_numpy(model(tokens)), to_numpy(model(np.array([[1, 2, 0, 5]]) * (tokens > 0))), atol=1e-6)
+    assert channel.compute_mask(x, None) is None
+
+
+@pytest.mark.parametrize("axis", [-1, 1], ids=["channels", "time"])
+def test_masked_steps_are_ignored_downstream(axis):
+    # [x, mask] -> LinkedReLU -> GlobalAveragePooling1D, whose masked mean
+    # must not see the padded steps, whatever their values: the mask has to
+    # pass through the linked layer (doubled along the time axis).
+    rng = np.random.default_rng(3)
+    steps, features = 5, 3
+    mask = np.array([[True, True, True, False, False], [True, False, True, True, False]])
+    x = rng.normal(size=(2, steps, features)).astype("float32")
+    other = x.copy()
+    other[~mask] = rng.normal(size=(int((~mask).sum()), features)) * 100.0 + 50.0
+    assert not np.allclose(x[~mask], other[~mask])
+
+    inputs = keras.Input((steps, features))
+    mask_input = keras.Input((steps,), dtype="bool")
+    h = MaskFrom()([inputs, mask_input])
+    h = keras_lcw.LinkedReLU(axis=axis)(h)
+    model = keras.Model([inputs, mask_input], keras.layers.GlobalAveragePooling1D()(h))
+    y = to_numpy(model([x, mask]))
+    y_other = to_numpy(model([other, mask]))
+
+    halves = [np.maximum(x, 0), np.maximum(-x, 0)]
+    weights = mask[..., None].astype("float64")
+    if axis == -1:
+        linked = np.concatenate(halves, axis=-1)
+        expected = (linked * weights).sum(axis=1) / weights.sum(axis=1)
+    else:
+        expected = sum((h_ * weights).sum(axis=1) for h_ in halves) / (2 * weights.sum(axis=1))
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y_other, y, rtol=1e-5, atol=1e-6)
+    # Without the mask the padding shows: the comparison above can fail.
+    unmasked = keras.Sequential([keras.Input((steps, features)), keras_lcw.LinkedReLU(axis=axis), keras.layers.GlobalAveragePooling1D()])
+    assert np.max(np.abs(to_numpy(unmasked(other)) - y)) > 1.0
+
+
+def test_embedding_mask_reaches_the_pooling():
+    # Token 0 is padding; the pooled output is the mean over real tokens.
+    inputs = keras.Input((4,), dtype="int32")
+    embedding = keras.layers.Embedding(10, 3, mask_zero=True)
+    h = keras_lcw.LinkedReLU()(embedding(inputs))
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling1D()(h))
+    tokens = np.array([[1, 2, 0, 0], [3, 0, 0, 0]])
+    table = to_numpy(embedding.embeddings).astype("float64")
+    linked = np.concatenate([np.maximum(table, 0), np.maximum(-table, 0)], axis=-1)
+    expected = np.stack([linked[[1, 2]].mean(axis=0), linked[[3]].mean(axis=0)])
+    np.testing.assert_allclose(to_numpy(model(tokens)), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_output_shape_and_parameter_count_of_the_next_layer():
@@ -161,3 +203,21 @@ def test_bake_clones_linked_and_anact_layers():
     assert [type(layer) for layer in baked.layers] == [type(layer) for layer in model.layers]
     x = np.random.default_rng(4).normal(size=(3, 4)).astype("float32")
     np.testing.assert_array_equal(to_numpy(baked(x)), to_numpy(model(x)))
+
+
+@pytest.mark.parametrize("name, activation", [("LinkedReLU", "relu"), ("LinkedSELU", "selu"), ("LinkedSwish", "silu"), ("LinkedGELU", "gelu")])
+def test_named_layers_are_classes_with_the_saved_names_and_configs(name, activation):
+    import inspect
+
+    cls = getattr(keras_lcw, name)
+    # A class statement in linked.py, with its own docstring, which saved
+    # files find by the same registered name and config as always.
+    assert cls.__qualname__ == name and cls.__module__ == "keras_lcw.activations.linked"
+    assert f"class {name}(" in inspect.getsource(cls)
+    assert cls.__doc__.startswith(f"Linked {name[6:]}")
+    layer = cls(axis=1, name="probe")
+    serialized = keras.saving.serialize_keras_object(layer)
+    assert serialized["registered_name"] == f"keras_lcw>{name}"
+    assert sorted(serialized["config"]) == ["axis", "dtype", "name", "trainable"]
+    assert layer.activation is keras.activations.get(activation)
+    assert isinstance(layer, keras_lcw.Linked)

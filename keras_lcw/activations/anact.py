@@ -4,9 +4,66 @@ import keras
 from keras import ops
 
 from keras_lcw import backend_utils
-
+from keras_lcw import validation
 from keras_lcw.numerics import derivatives
 from keras_lcw.numerics import gaussian
+
+
+def statistics_dtype(dtype):
+    """The dtype that batch statistics of a `dtype` input are computed in:
+    float64 for float64, float32 for every narrower float.
+
+    Not `keras.backend.result_type(dtype, "float32")`, which is float32 for
+    float64 on every backend but TensorFlow.
+    """
+    if keras.backend.standardize_dtype(dtype) == "float64":
+        return "float64"
+    return "float32"
+
+
+def broadcast_mask(mask, x):
+    """`mask` as a bool tensor of `x`'s shape.
+
+    A mask of lower rank covers the leading axes of `x` (a `(batch, steps)`
+    mask of `(batch, steps, features)` inputs) and is repeated along the
+    others.
+    """
+    mask = ops.cast(mask, "bool")
+    for _ in range(len(x.shape) - len(mask.shape)):
+        mask = ops.expand_dims(mask, -1)
+    return ops.broadcast_to(mask, ops.shape(x))
+
+
+def masked_batch_mean(x, axes, mask=None, synchronized=False):
+    """The mean of `x` over `axes`, of the entries where `mask` is True.
+
+    Args:
+        x: a float tensor.
+        axes: the axes to reduce.
+        mask: None (every entry counts) or a bool tensor of `x`'s shape
+            (`broadcast_mask`). Masked entries are left out even when they
+            are NaN or infinite. Where no entry is left, the mean is NaN.
+        synchronized: all-reduce across `tf.distribute` replicas
+            (`keras_lcw.backend_utils.batch_mean`).
+
+    A sum divided by a count, not `keras.ops.mean`, which computes float64
+    inputs in float32 on PyTorch and JAX.
+    """
+    if mask is not None:
+        x = ops.where(mask, x, ops.zeros_like(x))
+        weights = ops.cast(mask, x.dtype)
+        if synchronized:
+            return backend_utils.batch_mean(
+                x, axes, synchronized=True
+            ) / backend_utils.batch_mean(weights, axes, synchronized=True)
+        return ops.sum(x, axis=axes) / ops.sum(weights, axis=axes)
+    if synchronized:
+        return backend_utils.batch_mean(x, axes, synchronized=True)
+    shape = ops.shape(x)
+    count = 1
+    for a in axes:
+        count = count * shape[a]
+    return ops.sum(x, axis=axes) / ops.cast(count, x.dtype)
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
@@ -58,8 +115,30 @@ class ANAct(keras.layers.Layer):
     `f'` is exact, in `keras.ops`, for every elementwise built-in activation
     (`keras_lcw.numerics.derivatives`); any other callable is taken to be
     elementwise and differentiated by the backend
-    (`keras_lcw.backend_utils.value_and_elementwise_derivative`). Statistics
-    are computed in float32, also under mixed precision.
+    (`keras_lcw.backend_utils.value_and_elementwise_derivative`).
+
+    Batch statistics:
+
+    - They are computed in float32, also under mixed precision, and in
+      float64 for float64 inputs (`dtype="float64"`, on the backends where
+      Keras has float64: TensorFlow, PyTorch, and JAX with
+      `jax_enable_x64`); f and f' are as accurate as the backend computes
+      them.
+    - The second moments are taken of `x / c` and `f(x) / c`, with `c` the
+      mean of `|x|` (at least 1), which gives the same ratios without
+      overflow for inputs up to the largest float: `E[x^2]` itself
+      overflows float32 above about 1e19. `f'` is not scaled: the
+      derivatives of the built-in activations other than "exponential" are
+      bounded.
+    - Entries that the input's mask marks as padding are left out (as in
+      `keras.layers.BatchNormalization`): a mask of shape
+      `(batch, steps)` for inputs of shape `(batch, steps, ...)`.
+    - A batch whose ratios are not finite (a NaN or infinite input, an
+      overflowing activation, or, with a mask, no unmasked entry) leaves
+      the moving ratios as they were, and the layer uses them for that
+      batch; with `axis` set, this holds for each kept entry on its own.
+      The check is a `keras.ops.where` on the values, so it holds inside
+      compiled train steps.
 
     Args:
         activation: an elementwise `keras.activations` name or function, or
@@ -67,10 +146,13 @@ class ANAct(keras.layers.Layer):
         adaptive: if False, the layer has no state and always uses the ratios
             of a standard normal input: `y = s0 * f(x)` with a fixed `s0`.
         axis: None for one pair of ratios per layer (the default), or an
-            integer or list of integers: the axes that keep their own ratios,
-            as in `keras.layers.BatchNormalization` (e.g. -1 for per-channel
-            statistics).
-        momentum: the moving average's momentum, in [0, 1).
+            integer or list of distinct integers: the axes that keep their
+            own ratios, as in `keras.layers.BatchNormalization` (e.g. -1 for
+            per-channel statistics).
+        momentum: the moving average's momentum, a number in [0, 1).
+        epsilon: a finite number greater than 0, added to `rho * rho'` and
+            to `E[x^2]`, which keeps `s` finite for units whose output and
+            derivative are both zero.
         synchronized: if True, on the TensorFlow backend under a
             `tf.distribute` strategy the batch statistics are all-reduced
             across replicas, so every replica uses the global batch's ratios
@@ -79,10 +161,25 @@ class ANAct(keras.layers.Layer):
             JAX, `keras.distribution` computes global statistics either way;
             on PyTorch the flag has no effect
             (`keras_lcw.backend_utils.batch_mean`).
-        epsilon: a positive number added to `rho * rho'` and to `E[x^2]`,
-            which keeps `s` finite for units whose output and derivative are
-            both zero.
         **kwargs: arguments of `keras.layers.Layer` (name, dtype, ...).
+
+    Call arguments:
+        inputs: a float tensor of any rank of at least 2.
+        training: whether the layer uses and updates the batch statistics
+            (True, as in `fit()`) or uses the moving ones.
+        mask: optional boolean tensor, the inputs' shape or a leading part
+            of it (`(batch, steps)`): entries where it is False are left
+            out of the batch statistics. Passed on unchanged.
+
+    Input shape:
+        Arbitrary. With `axis` set, the sizes of those axes must be known.
+
+    Output shape:
+        The input's shape.
+
+    Reference:
+        Y. Peiwen, H. Liu, C. Zhu, Y. Wang, "ANAct: Adaptive Normalization
+        for Activation Functions", arXiv:2208.13315.
 
     Example:
 
@@ -104,65 +201,22 @@ class ANAct(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.activation = derivatives.get_elementwise(activation)
-        if not isinstance(adaptive, bool):
-            raise ValueError(
-                f"`adaptive` must be True or False; received adaptive={adaptive!r}."
-            )
-        if not isinstance(synchronized, bool):
-            raise ValueError(
-                "`synchronized` must be True or False; received "
-                f"synchronized={synchronized!r}."
-            )
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(
-                f"`momentum` must be in [0, 1); received momentum={momentum!r}."
-            )
-        if not epsilon > 0.0:
-            raise ValueError(
-                f"`epsilon` must be positive; received epsilon={epsilon!r}."
-            )
-        if axis is not None:
-            axes = [axis] if isinstance(axis, int) else list(axis)
-            if not axes or not all(isinstance(a, int) for a in axes):
-                raise ValueError(
-                    "`axis` must be None, an integer or a non-empty list of "
-                    f"integers; received axis={axis!r}."
-                )
-            axis = axes
-        self.adaptive = adaptive
-        self.axis = axis
-        self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
-        self.synchronized = synchronized
+        self.adaptive = validation.boolean("adaptive", adaptive)
+        self.axis = validation.axes("axis", axis)
+        self.momentum = validation.momentum("momentum", momentum)
+        self.epsilon = validation.positive_float("epsilon", epsilon)
+        self.synchronized = validation.boolean("synchronized", synchronized)
         self.supports_masking = True
 
     def build(self, input_shape):
         ndim = len(input_shape)
         if self.axis is None:
-            shape = ()
             self._kept_axes = []
         else:
-            kept = []
-            for a in self.axis:
-                if not -ndim <= a < ndim:
-                    raise ValueError(
-                        f"ANAct '{self.name}' got axis={self.axis} for an "
-                        f"input of rank {ndim} (input_shape={input_shape})."
-                    )
-                kept.append(a % ndim)
-            if 0 in kept or len(set(kept)) != len(kept):
-                raise ValueError(
-                    f"ANAct '{self.name}': `axis` must name distinct "
-                    f"non-batch axes; received axis={self.axis} for "
-                    f"input_shape={input_shape}."
-                )
-            if any(input_shape[a] is None for a in kept):
-                raise ValueError(
-                    f"ANAct '{self.name}' needs known sizes along axis="
-                    f"{self.axis}; received input_shape={input_shape}."
-                )
-            self._kept_axes = sorted(kept)
-            shape = tuple(input_shape[a] for a in self._kept_axes)
+            self._kept_axes = validation.input_axes(
+                self, "axis", self.axis, input_shape
+            )
+        shape = tuple(input_shape[a] for a in self._kept_axes)
         self._reduction_axes = [
             a for a in range(ndim) if a not in self._kept_axes
         ]
@@ -195,38 +249,60 @@ class ANAct(keras.layers.Layer):
         """The factor `s = (rho * rho' + epsilon) ** (-1/4)`."""
         return ops.power(forward_ratio * backward_ratio + self.epsilon, -0.25)
 
-    def _batch_moments(self, x, fx, dfx):
-        """`E[x^2], E[f(x)^2], E[f'(x)^2]` over the reduction axes (across
-        replicas when `synchronized`), with no gradient."""
-        return [
-            ops.stop_gradient(
-                backend_utils.batch_mean(
-                    ops.square(t), self._reduction_axes, self.synchronized
-                )
-            )
-            for t in (x, fx, dfx)
-        ]
+    def _batch_ratios(self, x, fx, dfx, mask):
+        """The batch's `(rho, rho')` over the reduction axes (across
+        replicas when `synchronized`, unmasked entries only), with no
+        gradient."""
+        x, fx, dfx = (ops.stop_gradient(t) for t in (x, fx, dfx))
+        if mask is not None:
+            mask = broadcast_mask(mask, x)
 
-    def call(self, inputs, training=None):
+        def mean(t):
+            return masked_batch_mean(
+                t, self._reduction_axes, mask, self.synchronized
+            )
+
+        # c >= 1 and |x| / c <= the number of entries averaged, so no square
+        # below overflows. The mean of |x| is taken of |x| / 2**64, which
+        # cannot overflow either; where that underflows, c is 1.
+        size = mean(ops.abs(x) * 2.0**-64) * 2.0**64
+        c = ops.maximum(size, ops.ones_like(size))
+        c_broadcast = ops.reshape(c, self._broadcast_shape)
+        x_moment = mean(ops.square(x / c_broadcast))
+        f_moment = mean(ops.square(fx / c_broadcast))
+        d_moment = mean(ops.square(dfx))
+        # E[f^2] / (E[x^2] + eps), both scaled by 1 / c^2.
+        forward = f_moment / (x_moment + self.epsilon / ops.square(c))
+        return forward, d_moment
+
+    def call(self, inputs, training=None, mask=None):
         if not self.adaptive:
             return self.activation(inputs) * self._gaussian_scale
-        x = ops.cast(inputs, "float32")
+        dtype = statistics_dtype(inputs.dtype)
+        x = ops.cast(inputs, dtype)
+        forward = ops.cast(self.forward_ratio, dtype)
+        backward = ops.cast(self.backward_ratio, dtype)
         if training and self.trainable:
             fx, dfx = derivatives.value_and_derivative(self.activation, x)
-            x_moment, f_moment, d_moment = self._batch_moments(x, fx, dfx)
-            forward = f_moment / (x_moment + self.epsilon)
-            backward = d_moment
-            for variable, batch_value in (
-                (self.forward_ratio, forward),
-                (self.backward_ratio, backward),
+            batch_forward, batch_backward = self._batch_ratios(
+                x, fx, dfx, mask
+            )
+            # A batch with non-finite ratios changes nothing (per entry).
+            finite = ops.logical_and(
+                ops.isfinite(batch_forward), ops.isfinite(batch_backward)
+            )
+            for variable, moving, batch in (
+                (self.forward_ratio, forward, batch_forward),
+                (self.backward_ratio, backward, batch_backward),
             ):
+                moved = self.momentum * moving + (1.0 - self.momentum) * batch
                 variable.assign(
-                    self.momentum * variable
-                    + (1.0 - self.momentum) * batch_value
+                    ops.cast(ops.where(finite, moved, moving), variable.dtype)
                 )
+            forward = ops.where(finite, batch_forward, forward)
+            backward = ops.where(finite, batch_backward, backward)
         else:
             fx = self.activation(x)
-            forward, backward = self.forward_ratio, self.backward_ratio
         scale = ops.reshape(self.scale(forward, backward), self._broadcast_shape)
         return ops.cast(fx * scale, self.compute_dtype)
 

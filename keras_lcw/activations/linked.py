@@ -3,43 +3,21 @@
 import keras
 from keras import ops
 
+from keras_lcw import validation
 from keras_lcw.numerics import derivatives
-
-_LINKED_DOC_TAIL = """
-    The output concatenates `g(x)` and `g(-x)` along `axis` (all positive
-    halves first, then all negative halves, as `tf.nn.crelu` does), so that
-    axis doubles: the next layer sees twice the channels, and its kernel has
-    twice the fan-in (a Dense layer of `units` after `n` linked channels has
-    `2 n units` weights instead of `n units`). For channels_first data use
-    `axis=1`. Masks pass through; a mask that covers `axis` is concatenated
-    with itself.
-
-    For any g that is zero on one side of 0 (ReLU) at least one of the two
-    linked units has a non-zero gradient at every input, so no unit can die
-    and deep networks train without normalization (C. Riera, O. Pujol,
-    "Solving internal covariate shift in deep learning with linked neurons",
-    arXiv:1712.02609).
-"""
 
 
 class _LinkedBase(keras.layers.Layer):
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(axis, int):
-            raise ValueError(
-                f"`axis` must be an integer; received axis={axis!r}."
-            )
-        self.axis = axis
+        self.axis = validation.axis("axis", axis)
         self.supports_masking = True
 
     def _check_axis(self, input_shape):
-        ndim = len(input_shape)
-        if not -ndim <= self.axis < ndim or self.axis % ndim == 0:
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}' got axis={self.axis}, "
-                f"which is not a non-batch axis of input_shape={input_shape}."
-            )
-        return self.axis % ndim
+        (axis,) = validation.input_axes(
+            self, "axis", self.axis, input_shape, known_sizes=False
+        )
+        return axis
 
     def build(self, input_shape):
         self._check_axis(input_shape)
@@ -74,14 +52,43 @@ class _LinkedBase(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
 class Linked(_LinkedBase):
-    __doc__ = (
-        """Linked activation: `[g(x), g(-x)]` for an elementwise g.
+    """Linked activation: `[g(x), g(-x)]` for an elementwise g.
+
+    The output concatenates `g(x)` and `g(-x)` along `axis` (all positive
+    halves first, then all negative halves, as `tf.nn.crelu` does), so that
+    axis doubles: the next layer sees twice the channels, and its kernel has
+    twice the fan-in (a Dense layer of `units` after `n` linked channels has
+    `2 n units` weights instead of `n units`). For channels_first data use
+    `axis=1`.
+
+    For any g that is zero on one side of 0 (ReLU) at least one of the two
+    linked units has a non-zero gradient at every input, so no unit can die
+    and deep networks train without normalization.
+
+    `LinkedReLU`, `LinkedSELU`, `LinkedSwish` and `LinkedGELU` are this
+    layer with a fixed g; `LinkedPReLU` has trainable slopes.
 
     Args:
         activation: an elementwise `keras.activations` name or function, or
             a registered elementwise callable. Defaults to "relu".
-        axis: the channel axis to concatenate on. Defaults to -1.
+        axis: the channel axis to concatenate on, an integer. Defaults to
+            -1.
         **kwargs: arguments of `keras.layers.Layer`.
+
+    Call arguments:
+        inputs: a tensor of rank 2 or more.
+        mask: passed on; a mask that covers `axis` is concatenated with
+            itself.
+
+    Input shape:
+        Arbitrary.
+
+    Output shape:
+        The input's shape with the size of `axis` doubled.
+
+    Reference:
+        C. Riera, O. Pujol, "Solving internal covariate shift in deep
+        learning with linked neurons", arXiv:1712.02609.
 
     Example:
 
@@ -89,9 +96,7 @@ class Linked(_LinkedBase):
     >>> for _ in range(50):
     ...     model.add(keras.layers.Dense(8))
     ...     model.add(keras_lcw.Linked("selu"))
-"""
-        + _LINKED_DOC_TAIL
-    )
+    """
 
     def __init__(self, activation="relu", axis=-1, **kwargs):
         super().__init__(axis=axis, **kwargs)
@@ -106,51 +111,157 @@ class Linked(_LinkedBase):
         return config
 
 
-def _named(class_name, activation, title):
-    """A registered Linked layer with a fixed activation."""
+class _LinkedNamed(Linked):
+    """A Linked layer with a fixed activation, `_ACTIVATION`.
+
+    Its config has no "activation" key: the class name says it.
+    """
+
+    _ACTIVATION = None
 
     def __init__(self, axis=-1, **kwargs):
-        Linked.__init__(self, activation=activation, axis=axis, **kwargs)
+        super().__init__(activation=self._ACTIVATION, axis=axis, **kwargs)
 
     def get_config(self):
-        config = Linked.get_config(self)
+        config = super().get_config()
         del config["activation"]
         return config
 
-    doc = (
-        f"""Linked {title}: `[{activation}(x), {activation}(-x)]`.
 
-    Equal to `keras_lcw.Linked("{activation}", axis)`.
+@keras.saving.register_keras_serializable(package="keras_lcw")
+class LinkedReLU(_LinkedNamed):
+    """Linked ReLU: `[relu(x), relu(-x)]` (CReLU).
+
+    Equal to `keras_lcw.Linked("relu", axis)` and, for `axis=-1`, to
+    `tf.nn.crelu`.
 
     Args:
-        axis: the channel axis to concatenate on. Defaults to -1.
+        axis: the channel axis to concatenate on, an integer. Defaults to
+            -1.
         **kwargs: arguments of `keras.layers.Layer`.
-"""
-        + _LINKED_DOC_TAIL
-    )
-    cls = type(
-        class_name,
-        (Linked,),
-        {
-            "__init__": __init__,
-            "get_config": get_config,
-            "__doc__": doc,
-            "__module__": __name__,
-        },
-    )
-    return keras.saving.register_keras_serializable(package="keras_lcw")(cls)
+
+    Input shape:
+        Arbitrary.
+
+    Output shape:
+        The input's shape with the size of `axis` doubled (positive halves
+        first).
+
+    Reference:
+        C. Riera, O. Pujol, "Solving internal covariate shift in deep
+        learning with linked neurons", arXiv:1712.02609.
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((64,))])
+    >>> for _ in range(50):
+    ...     model.add(keras.layers.Dense(8))
+    ...     model.add(keras_lcw.LinkedReLU())
+    """
+
+    _ACTIVATION = "relu"
 
 
-LinkedReLU = _named("LinkedReLU", "relu", "ReLU")
-LinkedSELU = _named("LinkedSELU", "selu", "SELU")
-LinkedSwish = _named("LinkedSwish", "silu", "Swish")
-LinkedGELU = _named("LinkedGELU", "gelu", "GELU")
+@keras.saving.register_keras_serializable(package="keras_lcw")
+class LinkedSELU(_LinkedNamed):
+    """Linked SELU: `[selu(x), selu(-x)]`.
+
+    Equal to `keras_lcw.Linked("selu", axis)`.
+
+    Args:
+        axis: the channel axis to concatenate on, an integer. Defaults to
+            -1.
+        **kwargs: arguments of `keras.layers.Layer`.
+
+    Input shape:
+        Arbitrary.
+
+    Output shape:
+        The input's shape with the size of `axis` doubled (positive halves
+        first).
+
+    Reference:
+        C. Riera, O. Pujol, "Solving internal covariate shift in deep
+        learning with linked neurons", arXiv:1712.02609.
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((64,))])
+    >>> for _ in range(50):
+    ...     model.add(keras.layers.Dense(8, kernel_initializer="lecun_normal"))
+    ...     model.add(keras_lcw.LinkedSELU())
+    """
+
+    _ACTIVATION = "selu"
+
+
+@keras.saving.register_keras_serializable(package="keras_lcw")
+class LinkedSwish(_LinkedNamed):
+    """Linked Swish: `[silu(x), silu(-x)]`, with `silu(x) = x sigmoid(x)`.
+
+    Equal to `keras_lcw.Linked("silu", axis)`.
+
+    Args:
+        axis: the channel axis to concatenate on, an integer. Defaults to
+            -1.
+        **kwargs: arguments of `keras.layers.Layer`.
+
+    Input shape:
+        Arbitrary.
+
+    Output shape:
+        The input's shape with the size of `axis` doubled (positive halves
+        first).
+
+    Reference:
+        C. Riera, O. Pujol, "Solving internal covariate shift in deep
+        learning with linked neurons", arXiv:1712.02609.
+
+    Example:
+
+    >>> x = keras.Input((32, 32, 3))
+    >>> h = keras.layers.Conv2D(16, 3)(x)
+    >>> h = keras_lcw.LinkedSwish()(h)  # 32 channels
+    """
+
+    _ACTIVATION = "silu"
+
+
+@keras.saving.register_keras_serializable(package="keras_lcw")
+class LinkedGELU(_LinkedNamed):
+    """Linked GELU: `[gelu(x), gelu(-x)]` (the exact, erf form of GELU).
+
+    Equal to `keras_lcw.Linked("gelu", axis)`.
+
+    Args:
+        axis: the channel axis to concatenate on, an integer. Defaults to
+            -1.
+        **kwargs: arguments of `keras.layers.Layer`.
+
+    Input shape:
+        Arbitrary.
+
+    Output shape:
+        The input's shape with the size of `axis` doubled (positive halves
+        first).
+
+    Reference:
+        C. Riera, O. Pujol, "Solving internal covariate shift in deep
+        learning with linked neurons", arXiv:1712.02609.
+
+    Example:
+
+    >>> x = keras.Input((16, 8))
+    >>> h = keras.layers.Dense(32)(x)
+    >>> h = keras_lcw.LinkedGELU()(h)  # 64 features
+    """
+
+    _ACTIVATION = "gelu"
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
 class LinkedPReLU(_LinkedBase):
-    __doc__ = (
-        """Linked PReLU: `[prelu_a(x), prelu_b(-x)]` with two trainable slope
+    """Linked PReLU: `[prelu_a(x), prelu_b(-x)]` with two trainable slope
     sets, `positive_alpha` (a) and `negative_alpha` (b).
 
     `prelu_a(t) = max(t, 0) + a * min(t, 0)`, with one slope per entry of
@@ -159,24 +270,39 @@ class LinkedPReLU(_LinkedBase):
     both slope sets are trained and saved.
 
     Args:
-        axis: the channel axis to concatenate on. Defaults to -1.
+        axis: the channel axis to concatenate on, an integer. Defaults to
+            -1.
         alpha_initializer: initializer of both slope sets. Defaults to
             "zeros".
         alpha_regularizer: optional regularizer of both slope sets.
         alpha_constraint: optional constraint of both slope sets.
-        shared_axes: axes along which the slopes are shared, as in
+        shared_axes: None, an integer or a list of distinct integers: the
+            non-batch axes along which the slopes are shared, as in
             `keras.layers.PReLU` (e.g. `[1, 2]` for one slope per channel of
             a channels_last image).
         **kwargs: arguments of `keras.layers.Layer`.
+
+    Call arguments:
+        inputs: a tensor of rank 2 or more.
+        mask: passed on; a mask that covers `axis` is concatenated with
+            itself.
+
+    Input shape:
+        Arbitrary, with known sizes along the axes that are not shared.
+
+    Output shape:
+        The input's shape with the size of `axis` doubled.
+
+    Reference:
+        C. Riera, O. Pujol, "Solving internal covariate shift in deep
+        learning with linked neurons", arXiv:1712.02609.
 
     Example:
 
     >>> x = keras.Input((32, 32, 3))
     >>> h = keras.layers.Conv2D(16, 3)(x)
     >>> h = keras_lcw.LinkedPReLU(shared_axes=[1, 2])(h)  # 32 channels
-"""
-        + _LINKED_DOC_TAIL
-    )
+    """
 
     def __init__(
         self,
@@ -191,24 +317,21 @@ class LinkedPReLU(_LinkedBase):
         self.alpha_initializer = keras.initializers.get(alpha_initializer)
         self.alpha_regularizer = keras.regularizers.get(alpha_regularizer)
         self.alpha_constraint = keras.constraints.get(alpha_constraint)
-        if shared_axes is None:
-            self.shared_axes = None
-        elif isinstance(shared_axes, int):
-            self.shared_axes = [shared_axes]
-        else:
-            self.shared_axes = list(shared_axes)
+        self.shared_axes = validation.axes("shared_axes", shared_axes)
 
     def build(self, input_shape):
         self._check_axis(input_shape)
         shape = list(input_shape[1:])
-        for a in self.shared_axes or []:
-            if not 1 <= a < len(input_shape):
-                raise ValueError(
-                    f"LinkedPReLU '{self.name}': shared_axes must be "
-                    f"non-batch axes (1 to {len(input_shape) - 1}); received "
-                    f"shared_axes={self.shared_axes}."
-                )
-            shape[a - 1] = 1
+        if self.shared_axes is not None:
+            shared = validation.input_axes(
+                self,
+                "shared_axes",
+                self.shared_axes,
+                input_shape,
+                known_sizes=False,
+            )
+            for a in shared:
+                shape[a - 1] = 1
         if None in shape:
             raise ValueError(
                 f"LinkedPReLU '{self.name}' needs known sizes on the axes "

@@ -3,7 +3,10 @@
 import keras
 from keras import ops
 
-from keras_lcw import backend_utils
+from keras_lcw import validation
+from keras_lcw.activations.anact import broadcast_mask
+from keras_lcw.activations.anact import masked_batch_mean
+from keras_lcw.activations.anact import statistics_dtype
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
@@ -23,14 +26,23 @@ class InputMeanNormalization(keras.layers.Layer):
     No scale, no learnable parameters. Used with geometric parameterization
     (`keras_lcw.GmPDense`, `GmPConv2D`, ...), where it centres the input of a
     layer so that the activation boundaries of its units start near the
-    data (W. Chen and H. Ge, "Neural Characteristic Activation Analysis and
-    Geometric Parameterization for ReLU Networks", NeurIPS 2024,
-    arXiv:2305.15912).
+    data.
 
-    The mean is computed in float32 (or wider) and the output cast to the
-    compute dtype, as `keras.layers.BatchNormalization` does. `bake()`
-    returns a `keras.layers.Normalization` with mean `moving_mean` and
-    variance 1, which computes exactly the inference output.
+    The mean is computed in float32, also under mixed precision, and in
+    float64 for float64 inputs (`dtype="float64"`, on the backends where
+    Keras has float64: TensorFlow, PyTorch, and JAX with `jax_enable_x64`);
+    the output is cast to the compute dtype, as
+    `keras.layers.BatchNormalization` does. `bake()` returns a
+    `keras.layers.Normalization` with mean `moving_mean` and variance 1,
+    which computes exactly the inference output.
+
+    Entries that the input's mask marks as padding are left out of the
+    batch mean, as in `keras.layers.BatchNormalization` (the output is
+    still computed for every entry). A feature whose batch mean is not
+    finite (a NaN or infinite input, or, with a mask, no unmasked entry)
+    keeps its moving mean as it was, and is centred on it for that batch;
+    the check is a `keras.ops.where` on the values, so it holds inside
+    compiled train steps.
 
     Under data-parallel training the batch mean is the mean of which batch
     depends on the backend. On JAX, `keras.distribution` (`DataParallel`,
@@ -48,13 +60,32 @@ class InputMeanNormalization(keras.layers.Layer):
     Args:
         axis: the feature axis, kept; the mean is taken over every other
             axis. -1 for channels_last inputs, 1 for channels_first.
-        momentum: the momentum of the moving average, in [0, 1).
+        momentum: the momentum of the moving average, a number in [0, 1).
         moving_mean_initializer: the initializer of the moving mean.
         synchronized: whether the batch mean is all-reduced across
             `tf.distribute` replicas (TensorFlow backend; accepted and
             without effect on JAX and PyTorch, see above). Costs one
             all-reduce of the per-feature sums per training step.
         **kwargs: base layer keyword arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: a float tensor of rank 2 or more.
+        training: whether the layer centres on (and moves toward) the batch
+            mean (True, as in `fit()`) or on the moving mean.
+        mask: optional boolean tensor, the inputs' shape or a leading part
+            of it (`(batch, steps)`): entries where it is False are left out
+            of the batch mean. Passed on unchanged.
+
+    Input shape:
+        Arbitrary, with a known size along `axis`.
+
+    Output shape:
+        The input's shape.
+
+    Reference:
+        W. Chen and H. Ge, "Neural Characteristic Activation Analysis and
+        Geometric Parameterization for ReLU Networks", NeurIPS 2024,
+        arXiv:2305.15912.
 
     Example:
 
@@ -76,23 +107,9 @@ class InputMeanNormalization(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(synchronized, bool):
-            raise ValueError(
-                "`synchronized` must be True or False; received "
-                f"synchronized={synchronized!r}."
-            )
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise ValueError(
-                f"`axis` must be an integer; received axis={axis!r}."
-            )
-        momentum = float(momentum)
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(
-                f"`momentum` must be in [0, 1); received momentum={momentum}."
-            )
-        self.axis = axis
-        self.momentum = momentum
-        self.synchronized = synchronized
+        self.axis = validation.axis("axis", axis)
+        self.momentum = validation.momentum("momentum", momentum)
+        self.synchronized = validation.boolean("synchronized", synchronized)
         self.moving_mean_initializer = keras.initializers.get(
             moving_mean_initializer
         )
@@ -102,18 +119,7 @@ class InputMeanNormalization(keras.layers.Layer):
 
     def build(self, input_shape):
         rank = len(input_shape)
-        if not -rank <= self.axis < rank or self.axis % rank == 0:
-            raise ValueError(
-                f"InputMeanNormalization '{self.name}' got axis={self.axis} "
-                f"for inputs of shape {input_shape}: the axis must be a "
-                "feature axis, in [1, rank) or [-rank + 1, 0)."
-            )
-        axis = self.axis % rank
-        if input_shape[axis] is None:
-            raise ValueError(
-                f"InputMeanNormalization '{self.name}' needs a known size of "
-                f"axis {self.axis}; received input_shape={input_shape}."
-            )
+        (axis,) = validation.input_axes(self, "axis", self.axis, input_shape)
         self._reduction_axes = tuple(i for i in range(rank) if i != axis)
         self.input_spec = keras.layers.InputSpec(
             ndim=rank, axes={self.axis: input_shape[axis]}
@@ -134,20 +140,28 @@ class InputMeanNormalization(keras.layers.Layer):
         shape[self.axis] = -1
         return ops.reshape(mean, shape)
 
-    def call(self, inputs, training=None):
-        compute_dtype = keras.backend.result_type(inputs.dtype, "float32")
-        inputs = ops.cast(inputs, compute_dtype)
-        moving_mean = ops.cast(self.moving_mean, compute_dtype)
+    def call(self, inputs, training=None, mask=None):
+        dtype = statistics_dtype(inputs.dtype)
+        inputs = ops.cast(inputs, dtype)
+        moving_mean = ops.cast(self.moving_mean, dtype)
         if training and self.trainable:
-            mean = backend_utils.batch_mean(
-                inputs, self._reduction_axes, synchronized=self.synchronized
+            if mask is not None:
+                mask = broadcast_mask(mask, inputs)
+            batch_mean = masked_batch_mean(
+                inputs, self._reduction_axes, mask, self.synchronized
+            )
+            # A batch with a non-finite mean changes nothing (per feature).
+            finite = ops.isfinite(batch_mean)
+            moved = moving_mean * self.momentum + batch_mean * (
+                1.0 - self.momentum
             )
             self.moving_mean.assign(
                 ops.cast(
-                    moving_mean * self.momentum + mean * (1.0 - self.momentum),
+                    ops.where(finite, moved, moving_mean),
                     self.moving_mean.dtype,
                 )
             )
+            mean = ops.where(finite, batch_mean, moving_mean)
         else:
             mean = moving_mean
         outputs = inputs - self._broadcast(mean, len(inputs.shape))

@@ -1,0 +1,161 @@
+"""ANAct and InputMeanNormalization compute in float64 where Keras has it.
+
+Keras has float64 on TensorFlow and PyTorch, and on JAX only when
+`jax_enable_x64` is set (without it JAX makes every float64 array float32).
+On JAX without it, `test_float64_on_jax_with_x64` runs this file in a
+process that sets JAX_ENABLE_X64=1.
+"""
+
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+import keras_lcw
+from tests.harness import to_numpy
+from tests.test_anact import REFERENCE
+from tests.test_anact import _numpy_anact
+
+BACKEND = keras.backend.backend()
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _has_float64():
+    if BACKEND != "jax":
+        return True
+    import jax
+
+    return bool(jax.config.jax_enable_x64)
+
+
+needs_float64 = pytest.mark.skipif(
+    not _has_float64(),
+    reason="JAX without jax_enable_x64 has no float64 arrays; "
+    "test_float64_on_jax_with_x64 runs these tests with JAX_ENABLE_X64=1",
+)
+
+TOLERANCE = dict(rtol=1e-12, atol=1e-12)
+
+
+def _inputs(shape, seed, offset=0.0, float32_values=False):
+    """Float64 inputs. Statistics computed in float32 would be off by far
+    more than the tolerance. `fit()` casts float64 arrays to float32, so
+    inputs for it are float32 values (exact in both)."""
+    x = np.random.default_rng(seed).normal(size=shape) * 1.7 + 0.3 + offset
+    if float32_values:
+        x = x.astype("float32").astype("float64")
+    return x
+
+
+@needs_float64
+@pytest.mark.parametrize(
+    "name, axis, shape",
+    # Activations whose value and derivative Keras computes to float64
+    # accuracy on every backend (not gelu on TensorFlow, tanh on JAX, or
+    # elu on PyTorch, whose derivative goes through ops.minimum(x, 0.0)).
+    [("swish", None, (32, 6)), ("relu", -1, (16, 3, 5)), ("softplus", [1, 2], (16, 3, 4))],
+)
+def test_anact_float64_matches_a_float64_reference(name, axis, shape):
+    x = _inputs(shape, 0)
+    layer = keras_lcw.ANAct(name, axis=axis, momentum=0.75, dtype="float64")
+    layer.build(x.shape)
+    assert layer.forward_ratio.dtype == "float64"
+    initial = [to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)]
+    kept = [] if axis is None else [a % x.ndim for a in ([axis] if isinstance(axis, int) else axis)]
+    reduce = tuple(a for a in range(x.ndim) if a not in kept)
+    y = layer(x, training=True)
+    assert keras.backend.standardize_dtype(y.dtype) == "float64"
+    expected, forward, backward = _numpy_anact(x, name, None, kept)
+    np.testing.assert_allclose(to_numpy(y), expected, **TOLERANCE)
+    moved = [0.75 * initial[0] + 0.25 * forward.squeeze(axis=reduce), 0.75 * initial[1] + 0.25 * backward.squeeze(axis=reduce)]
+    np.testing.assert_allclose(to_numpy(layer.forward_ratio), moved[0], **TOLERANCE)
+    np.testing.assert_allclose(to_numpy(layer.backward_ratio), moved[1], **TOLERANCE)
+    broadcast = [x.shape[a] if a in kept else 1 for a in range(x.ndim)]
+    scale = ((moved[0] * moved[1] + 1e-6) ** -0.25).reshape(broadcast)
+    np.testing.assert_allclose(to_numpy(layer(x, training=False)), scale * REFERENCE[name][0](x), **TOLERANCE)
+    # The tolerance tells float64 from float32.
+    rounded, _, _ = _numpy_anact(x.astype("float32").astype("float64"), name, None, kept)
+    assert np.max(np.abs(rounded - expected)) > 1e-9
+
+
+@needs_float64
+def test_anact_float64_with_a_mask_and_in_a_compiled_fit_step():
+    x = _inputs((4, 5, 3), 1, float32_values=True)
+    mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0], [1, 1, 0, 0, 0]], bool)
+    layer = keras_lcw.ANAct("swish", momentum=0.0, dtype="float64")
+    y = layer(x, training=True, mask=mask)
+    expected, forward, backward = _numpy_anact(x[mask], "swish", None, [])
+    scale = (forward.item() * backward.item() + 1e-6) ** -0.25
+    np.testing.assert_allclose(to_numpy(y), scale * REFERENCE["swish"][0](x), **TOLERANCE)
+    fresh = keras_lcw.ANAct("swish", momentum=0.0, dtype="float64")
+    model = keras.Sequential([keras.Input((5, 3), dtype="float64"), fresh])
+    model.compile("sgd", "mse", jit_compile="auto")
+    model.fit(x, np.zeros_like(x), batch_size=4, epochs=1, verbose=0)
+    _, forward, backward = _numpy_anact(x, "swish", None, [])
+    np.testing.assert_allclose(to_numpy(fresh.forward_ratio), forward.item(), **TOLERANCE)
+    np.testing.assert_allclose(to_numpy(fresh.backward_ratio), backward.item(), **TOLERANCE)
+
+
+@needs_float64
+def test_static_anact_float64():
+    x = _inputs((8, 3), 2)
+    layer = keras_lcw.ANAct("swish", adaptive=False, dtype="float64")
+    y = layer(x)
+    forward, backward = layer.gaussian_ratios
+    expected = (forward * backward + 1e-6) ** -0.25 * REFERENCE["swish"][0](x)
+    np.testing.assert_allclose(to_numpy(y), expected, **TOLERANCE)
+
+
+@needs_float64
+@pytest.mark.parametrize("axis, shape", [(-1, (16, 5)), (1, (8, 3, 4))])
+def test_input_mean_normalization_float64_matches_a_float64_reference(axis, shape):
+    x = _inputs(shape, 3, offset=1e3)
+    layer = keras_lcw.InputMeanNormalization(axis=axis, momentum=0.5, moving_mean_initializer="ones", dtype="float64")
+    y = layer(x, training=True)
+    assert keras.backend.standardize_dtype(y.dtype) == "float64"
+    assert layer.moving_mean.dtype == "float64"
+    reduce = tuple(a for a in range(x.ndim) if a != axis % x.ndim)
+    mean = x.mean(axis=reduce, keepdims=True)
+    np.testing.assert_allclose(to_numpy(y), x - mean, **TOLERANCE)
+    moving = 0.5 + 0.5 * mean.squeeze(axis=reduce)
+    np.testing.assert_allclose(to_numpy(layer.moving_mean), moving, **TOLERANCE)
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    np.testing.assert_allclose(to_numpy(layer(x, training=False)), x - moving.reshape(shape), **TOLERANCE)
+    assert np.max(np.abs(x.astype("float32").mean(axis=reduce) - mean.squeeze(axis=reduce))) > 1e-9
+
+
+@needs_float64
+def test_input_mean_normalization_float64_with_a_mask_and_in_a_compiled_fit_step():
+    x = _inputs((3, 4, 2), 4, offset=1e3, float32_values=True)
+    mask = np.array([[1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0]], bool)
+    layer = keras_lcw.InputMeanNormalization(momentum=0.0, dtype="float64")
+    y = layer(x, training=True, mask=mask)
+    np.testing.assert_allclose(to_numpy(y), x - x[mask].mean(axis=0), **TOLERANCE)
+    fresh = keras_lcw.InputMeanNormalization(momentum=0.0, dtype="float64")
+    model = keras.Sequential([keras.Input((4, 2), dtype="float64"), fresh])
+    model.compile("sgd", "mse", jit_compile="auto")
+    model.fit(x, np.zeros_like(x), batch_size=3, epochs=1, verbose=0)
+    mean = x.reshape(-1, 2).mean(axis=0)
+    np.testing.assert_allclose(to_numpy(fresh.moving_mean), mean, **TOLERANCE)
+    assert np.max(np.abs(x.astype("float32").reshape(-1, 2).mean(axis=0) - mean)) > 1e-9
+
+
+@pytest.mark.backends("jax")
+def test_float64_on_jax_with_x64():
+    if _has_float64():
+        pytest.skip("jax_enable_x64 is on: the float64 tests ran in this process")
+    env = dict(os.environ, JAX_ENABLE_X64="1", KERAS_BACKEND="jax")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", os.path.abspath(__file__), "-k", "not test_float64_on_jax_with_x64"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
+    assert "skipped" not in result.stdout and " passed" in result.stdout, result.stdout[-2000:]
