@@ -73,13 +73,19 @@ def batch_mean(x, axes, synchronized=False):
     replica gets the mean of the global batch; outside one it is the local
     mean. On JAX, `keras.distribution` runs one program over the global
     (sharded) batch, so the mean is global whatever the flag; on PyTorch
-    Keras has no multi-replica training. On both the flag changes nothing,
-    and the mean is a plain `keras.ops.mean`, as it is without the flag.
+    Keras has no multi-replica training. On both the flag changes nothing.
+
+    Without it the mean is a sum divided by a count, not `keras.ops.mean`,
+    which computes float64 inputs in float32 on PyTorch and JAX.
     """
     if synchronized and keras.backend.backend() == "tensorflow":
         mean, _ = ops.moments(x, axes, synchronized=True)
         return mean
-    return ops.mean(x, axis=axes)
+    shape = ops.shape(x)
+    count = 1
+    for a in axes:
+        count = count * shape[a]
+    return ops.sum(x, axis=axes) / ops.cast(count, x.dtype)
 
 
 def custom_gradient(fn):

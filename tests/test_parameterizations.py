@@ -9,7 +9,6 @@ exactness, and saving by name.
 import keras
 import numpy as np
 import pytest
-from keras import ops
 
 import keras_lcw
 from keras_lcw import parameterizations

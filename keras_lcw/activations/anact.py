@@ -3,67 +3,10 @@
 import keras
 from keras import ops
 
-from keras_lcw import backend_utils
 from keras_lcw import validation
 from keras_lcw.numerics import derivatives
 from keras_lcw.numerics import gaussian
-
-
-def statistics_dtype(dtype):
-    """The dtype that batch statistics of a `dtype` input are computed in:
-    float64 for float64, float32 for every narrower float.
-
-    Not `keras.backend.result_type(dtype, "float32")`, which is float32 for
-    float64 on every backend but TensorFlow.
-    """
-    if keras.backend.standardize_dtype(dtype) == "float64":
-        return "float64"
-    return "float32"
-
-
-def broadcast_mask(mask, x):
-    """`mask` as a bool tensor of `x`'s shape.
-
-    A mask of lower rank covers the leading axes of `x` (a `(batch, steps)`
-    mask of `(batch, steps, features)` inputs) and is repeated along the
-    others.
-    """
-    mask = ops.cast(mask, "bool")
-    for _ in range(len(x.shape) - len(mask.shape)):
-        mask = ops.expand_dims(mask, -1)
-    return ops.broadcast_to(mask, ops.shape(x))
-
-
-def masked_batch_mean(x, axes, mask=None, synchronized=False):
-    """The mean of `x` over `axes`, of the entries where `mask` is True.
-
-    Args:
-        x: a float tensor.
-        axes: the axes to reduce.
-        mask: None (every entry counts) or a bool tensor of `x`'s shape
-            (`broadcast_mask`). Masked entries are left out even when they
-            are NaN or infinite. Where no entry is left, the mean is NaN.
-        synchronized: all-reduce across `tf.distribute` replicas
-            (`keras_lcw.backend_utils.batch_mean`).
-
-    A sum divided by a count, not `keras.ops.mean`, which computes float64
-    inputs in float32 on PyTorch and JAX.
-    """
-    if mask is not None:
-        x = ops.where(mask, x, ops.zeros_like(x))
-        weights = ops.cast(mask, x.dtype)
-        if synchronized:
-            return backend_utils.batch_mean(
-                x, axes, synchronized=True
-            ) / backend_utils.batch_mean(weights, axes, synchronized=True)
-        return ops.sum(x, axis=axes) / ops.sum(weights, axis=axes)
-    if synchronized:
-        return backend_utils.batch_mean(x, axes, synchronized=True)
-    shape = ops.shape(x)
-    count = 1
-    for a in axes:
-        count = count * shape[a]
-    return ops.sum(x, axis=axes) / ops.cast(count, x.dtype)
+from keras_lcw.numerics import statistics
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
@@ -255,10 +198,10 @@ class ANAct(keras.layers.Layer):
         gradient."""
         x, fx, dfx = (ops.stop_gradient(t) for t in (x, fx, dfx))
         if mask is not None:
-            mask = broadcast_mask(mask, x)
+            mask = statistics.broadcast_mask(mask, x)
 
         def mean(t):
-            return masked_batch_mean(
+            return statistics.masked_mean(
                 t, self._reduction_axes, mask, self.synchronized
             )
 
@@ -278,7 +221,7 @@ class ANAct(keras.layers.Layer):
     def call(self, inputs, training=None, mask=None):
         if not self.adaptive:
             return self.activation(inputs) * self._gaussian_scale
-        dtype = statistics_dtype(inputs.dtype)
+        dtype = statistics.statistics_dtype(inputs.dtype)
         x = ops.cast(inputs, dtype)
         forward = ops.cast(self.forward_ratio, dtype)
         backward = ops.cast(self.backward_ratio, dtype)

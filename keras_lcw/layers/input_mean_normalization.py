@@ -4,9 +4,7 @@ import keras
 from keras import ops
 
 from keras_lcw import validation
-from keras_lcw.activations.anact import broadcast_mask
-from keras_lcw.activations.anact import masked_batch_mean
-from keras_lcw.activations.anact import statistics_dtype
+from keras_lcw.numerics import statistics
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
@@ -141,13 +139,13 @@ class InputMeanNormalization(keras.layers.Layer):
         return ops.reshape(mean, shape)
 
     def call(self, inputs, training=None, mask=None):
-        dtype = statistics_dtype(inputs.dtype)
+        dtype = statistics.statistics_dtype(inputs.dtype)
         inputs = ops.cast(inputs, dtype)
         moving_mean = ops.cast(self.moving_mean, dtype)
         if training and self.trainable:
             if mask is not None:
-                mask = broadcast_mask(mask, inputs)
-            batch_mean = masked_batch_mean(
+                mask = statistics.broadcast_mask(mask, inputs)
+            batch_mean = statistics.masked_mean(
                 inputs, self._reduction_axes, mask, self.synchronized
             )
             # A batch with a non-finite mean changes nothing (per feature).

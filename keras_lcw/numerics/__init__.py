@@ -3,6 +3,7 @@
 - `zero_sum`: the O(m) orthonormal basis of the zero-sum subspace used by LCW.
 - `hyperspherical`: hyperspherical coordinates of unit vectors (GmP), with
   exact gradients at every angle.
+- `statistics`: masked batch means in the input's precision.
 - `trigonometry`: sine and cosine of the same angles as one polynomial, which
   XLA fuses (used for GmP on JAX).
 - `derivatives`: exact `keras.ops` derivatives of Keras's elementwise
@@ -14,5 +15,6 @@
 from keras_lcw.numerics import derivatives
 from keras_lcw.numerics import gaussian
 from keras_lcw.numerics import hyperspherical
+from keras_lcw.numerics import statistics
 from keras_lcw.numerics import trigonometry
 from keras_lcw.numerics import zero_sum
