@@ -3,23 +3,7 @@
 import keras
 from keras import ops
 
-
-def _normalize_axis(axis):
-    if axis is None:
-        return None
-    if isinstance(axis, int) and not isinstance(axis, bool):
-        return (axis,)
-    if (
-        isinstance(axis, (list, tuple))
-        and axis
-        and all(isinstance(a, int) and not isinstance(a, bool) for a in axis)
-        and len(set(axis)) == len(axis)
-    ):
-        return tuple(axis)
-    raise ValueError(
-        "`axis` must be None, an integer or a non-empty list of distinct "
-        f"integers; received axis={axis!r}."
-    )
+from keras_lcw import validation
 
 
 def fan_in_axes(ndim, axis=None):
@@ -101,7 +85,8 @@ class LCWConstraint(keras.constraints.Constraint):
     """
 
     def __init__(self, axis=None):
-        self.axis = _normalize_axis(axis)
+        axis = validation.axes("axis", axis)
+        self.axis = None if axis is None else tuple(axis)
 
     @classmethod
     def plain_replacement(cls, config):

@@ -26,6 +26,7 @@ from keras import ops
 from keras_lcw import backend_utils
 from keras_lcw import parameterizations
 from keras_lcw import plain
+from keras_lcw import validation
 
 
 class EffectiveWeightRegularizer(keras.regularizers.Regularizer):
@@ -418,15 +419,6 @@ def _kernel_and_bias(layer):
     )
 
 
-def _check_size(name, value):
-    # Keras accepts some of these (units=0 in older releases, filters=None)
-    # and fails later with a message that does not name the argument.
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"`{name}` must be a positive integer; received {name}={value!r}."
-        )
-
-
 _DOC = """A {parent} layer whose kernel and bias a parameterization computes.
 
     `keras_lcw.layers.get_{kind}(name, ...)` returns one for every
@@ -466,7 +458,7 @@ class ReparameterizedDense(ReparameterizedKernel, keras.layers.Dense):
     def __init__(
         self, units, parameterization=None, kernel_initializer=None, **kwargs
     ):
-        _check_size("units", units)
+        units = validation.positive_int("units", units)
         super().__init__(
             units,
             kernel_initializer=kernel_initializer,
@@ -510,7 +502,7 @@ class ReparameterizedConv(ReparameterizedKernel):
         kernel_initializer=None,
         **kwargs,
     ):
-        _check_size("filters", filters)
+        filters = validation.positive_int("filters", filters)
         super().__init__(
             filters,
             kernel_size,
