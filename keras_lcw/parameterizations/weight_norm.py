@@ -165,10 +165,10 @@ class _Normalized(base.Parameterization):
         if bias is not None:
             values["bias"] = ops.cast(ops.convert_to_tensor(bias), kernel.dtype)
         if self.data_init:
-            zeros = ops.zeros((units,), kernel.dtype)
-            values["kernel_norm_offset"] = zeros
+            # Separate arrays: JAX refuses one buffer for two variables.
+            values["kernel_norm_offset"] = ops.zeros((units,), kernel.dtype)
             if bias is not None:
-                values["bias_offset"] = zeros
+                values["bias_offset"] = ops.zeros((units,), kernel.dtype)
             values["data_initialized"] = ops.zeros((), kernel.dtype)
         return values
 
@@ -183,6 +183,7 @@ class _Normalized(base.Parameterization):
         constant keeps its g); the flag becomes 1. Where it is 1 the state
         is returned unchanged. No gradient flows through the result.
         """
+        values = {name: ops.convert_to_tensor(value) for name, value in values.items()}
         done = values["data_initialized"] > 0.5
         inverse_norms = _inverse_norms(
             ops.reshape(values[self.direction_name], (-1, self.units_of(values)))
