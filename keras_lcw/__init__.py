@@ -6,7 +6,8 @@
   `InputMeanNormalization`.
 - Weight normalization, plain and centered: `WeightNormDense`,
   `WeightNormConv1D/2D/3D`, `CenteredWeightNormDense`,
-  `CenteredWeightNormConv1D/2D/3D`.
+  `CenteredWeightNormConv1D/2D/3D`; `WeightNormalization(layer)` for code
+  that used tensorflow-addons' wrapper.
 - Normalized (`ANAct`) and linked (`Linked`, `LinkedReLU`, ...) activations.
 - `bake()` and `convert()` between keras_lcw and plain Keras layers, name
   lookups and keras-tuner search spaces (`tuning`).
@@ -50,5 +51,6 @@ from keras_lcw.layers import WeightNormConv1D
 from keras_lcw.layers import WeightNormConv2D
 from keras_lcw.layers import WeightNormConv3D
 from keras_lcw.layers import WeightNormDense
+from keras_lcw.layers import WeightNormalization
 
 __version__ = "0.1.0"

@@ -271,3 +271,45 @@ def test_data_init_without_bias_sets_the_scale_only():
     y = to_numpy(layer(x, training=True))
     np.testing.assert_allclose(y.std(axis=0), 1.0, rtol=1e-4)
     np.testing.assert_allclose(to_numpy(layer(x)), y, rtol=1e-5, atol=1e-6)
+
+
+# The migration path from tensorflow-addons.
+
+
+@pytest.mark.parametrize(
+    "plain, expected, shape",
+    [
+        (lambda: keras.layers.Dense(3, activation="relu", use_bias=False, name="d"), keras_lcw.WeightNormDense, (5,)),
+        (lambda: keras.layers.Conv1D(3, 2, padding="causal", name="d"), keras_lcw.WeightNormConv1D, (6, 2)),
+        (lambda: keras.layers.Conv2D(3, 3, strides=2, kernel_initializer="he_normal", name="d"), keras_lcw.WeightNormConv2D, (7, 7, 2)),
+        (lambda: keras.layers.Conv3D(2, 2, dilation_rate=1, name="d"), keras_lcw.WeightNormConv3D, (3, 3, 3, 2)),
+    ],
+    ids=["dense", "conv1d", "conv2d", "conv3d"],
+)
+def test_weight_normalization_gives_the_layer_with_the_config(plain, expected, shape):
+    layer = keras_lcw.WeightNormalization(plain(), data_init=True)
+    assert type(layer) is expected and layer.data_init
+    config = plain().get_config()
+    kept = {key: value for key, value in layer.get_config().items() if key in config}
+    assert kept == config
+    model = keras.Sequential([keras.Input(shape), layer])
+    x = np.random.default_rng(0).normal(size=(8,) + shape).astype("float32")
+    model.compile("adam", "mse", jit_compile="auto")
+    model.fit(x, np.zeros_like(to_numpy(model(x))), epochs=1, verbose=0)
+    assert float(to_numpy(layer.data_initialized)) == 1.0
+    assert not keras_lcw.WeightNormalization(plain()).data_init
+
+
+def test_weight_normalization_refuses_what_it_cannot_take():
+    with pytest.raises(TypeError, match="takes a keras.layers.Dense, Conv1D, Conv2D or Conv3D; received LCWDense 'x'"):
+        keras_lcw.WeightNormalization(keras_lcw.LCWDense(3, name="x"))
+    with pytest.raises(TypeError, match="received Conv2DTranspose"):
+        keras_lcw.WeightNormalization(keras.layers.Conv2DTranspose(3, 3))
+    built = keras.layers.Dense(3, name="built")
+    built.build((None, 4))
+    with pytest.raises(ValueError, match="'built' is built.*keras_lcw.convert"):
+        keras_lcw.WeightNormalization(built)
+    with pytest.raises(ValueError, match="`kernel_constraint`"):
+        keras_lcw.WeightNormalization(keras.layers.Dense(3, kernel_constraint="non_neg"))
+    with pytest.raises(ValueError, match="`data_init` must be True or False"):
+        keras_lcw.WeightNormalization(keras.layers.Dense(3), data_init=None)

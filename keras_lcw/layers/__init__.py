@@ -23,3 +23,4 @@ from keras_lcw.layers.weight_norm import WeightNormConv1D
 from keras_lcw.layers.weight_norm import WeightNormConv2D
 from keras_lcw.layers.weight_norm import WeightNormConv3D
 from keras_lcw.layers.weight_norm import WeightNormDense
+from keras_lcw.layers.weight_norm import WeightNormalization

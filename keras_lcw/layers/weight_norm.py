@@ -354,3 +354,82 @@ class CenteredWeightNormConv2D(_CenteredWeightNormConvND, keras.layers.Conv2D):
 class CenteredWeightNormConv3D(_CenteredWeightNormConvND, keras.layers.Conv3D):
     __doc__ = _centered_conv_doc(3)
     plain_class = keras.layers.Conv3D
+
+
+_BY_PLAIN_CLASS = {
+    keras.layers.Dense: WeightNormDense,
+    keras.layers.Conv1D: WeightNormConv1D,
+    keras.layers.Conv2D: WeightNormConv2D,
+    keras.layers.Conv3D: WeightNormConv3D,
+}
+
+
+def WeightNormalization(layer, data_init=False):
+    """Returns the weight-normalized counterpart of an unbuilt Dense or
+    ConvND layer: the migration path from tensorflow-addons.
+
+    `tfa.layers.WeightNormalization` does not work with Keras 3. Where a
+    model had
+
+        tfa.layers.WeightNormalization(keras.layers.Conv2D(32, 3), data_init=True)
+
+    write
+
+        keras_lcw.WeightNormalization(keras.layers.Conv2D(32, 3), data_init=True)
+
+    and get a `keras_lcw.WeightNormConv2D` with the Conv2D's arguments (its
+    name included): w = g v / |v| per output unit, optionally with the
+    data-dependent initialization (see `keras_lcw.WeightNormDense`). It is a
+    function, not a wrapper layer; what differs from tensorflow-addons:
+
+    - The result is the layer itself (`WeightNormDense`,
+      `WeightNormConv1D/2D/3D`), saved under that name; there is no
+      `.layer` attribute. Its variables are `kernel_direction` (v),
+      `kernel_norm` (g) and `bias` rather than the wrapper's `v` and `g`
+      beside the inner layer's kernel and bias, so weights saved by
+      tensorflow-addons (a Keras 2 format) do not load into it.
+    - `data_init` defaults to False (tensorflow-addons: True); pass
+      `data_init=True` to keep that behaviour. The initialization runs
+      inside the compiled train step, on every backend.
+    - Only `keras.layers.Dense`, `Conv1D`, `Conv2D` and `Conv3D` (exactly
+      those classes, unbuilt) are taken. A layer with a `kernel_constraint`
+      or LoRA is refused, as the weight-normalized layers refuse them.
+    - To carry a trained model's weights over (v = w, g = |w|), use
+      `keras_lcw.convert(model, to="weight_norm")` instead; `keras_lcw.bake`
+      turns the layers back into plain ones.
+
+    Args:
+        layer: an unbuilt `keras.layers.Dense`, `Conv1D`, `Conv2D` or
+            `Conv3D`.
+        data_init: whether g and the bias are set from the first training
+            batch.
+
+    Returns:
+        An unbuilt `WeightNormDense` or `WeightNormConv{1,2,3}D`.
+
+    Example:
+
+    >>> model = keras.Sequential([
+    ...     keras.Input((8, 8, 3)),
+    ...     keras_lcw.WeightNormalization(
+    ...         keras.layers.Conv2D(4, 3, activation="relu"), data_init=True),
+    ...     keras.layers.Flatten(),
+    ...     keras_lcw.WeightNormalization(keras.layers.Dense(2)),
+    ... ])
+    """
+    cls = _BY_PLAIN_CLASS.get(type(layer))
+    if cls is None:
+        raise TypeError(
+            "keras_lcw.WeightNormalization takes a keras.layers.Dense, "
+            "Conv1D, Conv2D or Conv3D; received "
+            f"{type(layer).__name__} '{getattr(layer, 'name', layer)}'."
+        )
+    if layer.built:
+        raise ValueError(
+            f"keras_lcw.WeightNormalization takes an unbuilt layer; layer "
+            f"'{layer.name}' is built. To carry a trained layer's weights "
+            "over, convert the model: keras_lcw.convert(model, "
+            'to="weight_norm").'
+        )
+    config = keras.saving.serialize_keras_object(layer)["config"]
+    return cls(**config, data_init=data_init)
