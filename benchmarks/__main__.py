@@ -3,6 +3,7 @@
 from benchmarks import bench_activations
 from benchmarks import bench_gmp
 from benchmarks import bench_lcw
+from benchmarks import bench_weight_norm
 
-for benchmark in (bench_lcw, bench_gmp, bench_activations):
+for benchmark in (bench_lcw, bench_gmp, bench_weight_norm, bench_activations):
     benchmark.main()
