@@ -313,3 +313,14 @@ def test_weight_normalization_refuses_what_it_cannot_take():
         keras_lcw.WeightNormalization(keras.layers.Dense(3, kernel_constraint="non_neg"))
     with pytest.raises(ValueError, match="`data_init` must be True or False"):
         keras_lcw.WeightNormalization(keras.layers.Dense(3), data_init=None)
+
+
+def test_tuning_offers_both_names():
+    keras_tuner = pytest.importorskip("keras_tuner")
+    names = ("weight_norm", "centered_weight_norm")
+    for name, cls in zip(names, (keras_lcw.WeightNormDense, keras_lcw.CenteredWeightNormDense)):
+        hp = keras_tuner.HyperParameters()
+        hp.values["h/parameterization"] = name
+        hp.values["h/activation"] = "relu"
+        layer = keras_lcw.tuning.dense(hp, 4, prefix="h", parameterizations=names, activations=("relu",))
+        assert type(layer) is cls
