@@ -14,6 +14,7 @@ import keras
 from benchmarks import bench_activations
 from benchmarks import bench_gmp
 from benchmarks import bench_lcw
+from benchmarks import bench_weight_norm
 from benchmarks import common
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,7 +30,7 @@ def _examples_common():
 
 
 rows = []
-for benchmark in (bench_lcw, bench_gmp, bench_activations):
+for benchmark in (bench_lcw, bench_gmp, bench_weight_norm, bench_activations):
     rows += benchmark.main()
 args = common.parse_args(__doc__.strip().split("\n")[0])
 if not args.no_docs:

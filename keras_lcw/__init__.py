@@ -4,6 +4,10 @@
   `LCWDense`, `LCWConv1D/2D/3D`.
 - Geometric parameterization (GmP): `GmPDense`, `GmPConv1D/2D/3D`, with
   `InputMeanNormalization`.
+- Weight normalization, plain and centered: `WeightNormDense`,
+  `WeightNormConv1D/2D/3D`, `CenteredWeightNormDense`,
+  `CenteredWeightNormConv1D/2D/3D`; `WeightNormalization(layer)` for code
+  that used tensorflow-addons' wrapper.
 - Normalized (`ANAct`) and linked (`Linked`, `LinkedReLU`, ...) activations.
 - `bake()` and `convert()` between keras_lcw and plain Keras layers, name
   lookups and keras-tuner search spaces (`tuning`).
@@ -47,6 +51,10 @@ from keras_lcw.bake import bake
 from keras_lcw.constraints import LCWConstraint
 from keras_lcw.convert import convert
 from keras_lcw.initializers import LCWInitializer
+from keras_lcw.layers import CenteredWeightNormConv1D
+from keras_lcw.layers import CenteredWeightNormConv2D
+from keras_lcw.layers import CenteredWeightNormConv3D
+from keras_lcw.layers import CenteredWeightNormDense
 from keras_lcw.layers import GmPConv1D
 from keras_lcw.layers import GmPConv2D
 from keras_lcw.layers import GmPConv3D
@@ -56,5 +64,10 @@ from keras_lcw.layers import LCWConv1D
 from keras_lcw.layers import LCWConv2D
 from keras_lcw.layers import LCWConv3D
 from keras_lcw.layers import LCWDense
+from keras_lcw.layers import WeightNormConv1D
+from keras_lcw.layers import WeightNormConv2D
+from keras_lcw.layers import WeightNormConv3D
+from keras_lcw.layers import WeightNormDense
+from keras_lcw.layers import WeightNormalization
 
 __version__ = "0.1.0"

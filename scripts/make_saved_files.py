@@ -43,6 +43,27 @@ FIXTURES = {
     "gmp_conv1d": lambda: _sequential((8, 3), keras_lcw.GmPConv1D(4, 3, use_bias=False)),
     "gmp_conv2d": lambda: _sequential((6, 6, 2), keras_lcw.GmPConv2D(3, 3, padding="same")),
     "gmp_conv3d": lambda: _sequential((4, 4, 4, 2), keras_lcw.GmPConv3D(2, 2, activation="tanh")),
+    "weight_norm_dense": lambda: _sequential((5,), keras_lcw.WeightNormDense(4, activation="tanh")),
+    "weight_norm_dense_data_init": lambda: _sequential(
+        (5,), keras_lcw.WeightNormDense(3, activation="relu", data_init=True)
+    ),
+    "weight_norm_conv1d": lambda: _sequential((8, 3), keras_lcw.WeightNormConv1D(4, 3, padding="causal", use_bias=False)),
+    "weight_norm_conv2d": lambda: _sequential((6, 6, 2), keras_lcw.WeightNormConv2D(3, (3, 2), data_init=True)),
+    "weight_norm_conv3d": lambda: _sequential((4, 4, 4, 2), keras_lcw.WeightNormConv3D(2, 2, padding="same")),
+    "weight_normalization_conv2d_dense": lambda: _sequential(
+        (5, 5, 2),
+        keras_lcw.WeightNormalization(keras.layers.Conv2D(3, 2, activation="relu"), data_init=True),
+        keras.layers.Flatten(),
+        keras_lcw.WeightNormalization(keras.layers.Dense(2)),
+    ),
+    "centered_weight_norm_dense": lambda: _sequential(
+        (5,), keras_lcw.CenteredWeightNormDense(4, activation="sigmoid", data_init=True)
+    ),
+    "centered_weight_norm_conv1d": lambda: _sequential((8, 3), keras_lcw.CenteredWeightNormConv1D(4, 3)),
+    "centered_weight_norm_conv2d": lambda: _sequential(
+        (6, 6, 2), keras_lcw.CenteredWeightNormConv2D(3, 3, padding="same", activation="relu")
+    ),
+    "centered_weight_norm_conv3d": lambda: _sequential((4, 4, 4, 2), keras_lcw.CenteredWeightNormConv3D(2, 2, use_bias=False)),
     "anact": lambda: _sequential((6,), keras_lcw.ANAct("tanh", momentum=0.9)),
     "anact_static": lambda: _sequential((6,), keras_lcw.ANAct("swish", adaptive=False)),
     "linked": lambda: _sequential((6,), keras_lcw.Linked("selu")),

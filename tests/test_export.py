@@ -46,6 +46,10 @@ EXPORT_CASES = [
     ExportCase("gmp_conv1d", lambda: keras_lcw.GmPConv1D(3, 2, padding="causal"), (6, 2)),
     ExportCase("gmp_conv2d", lambda: keras_lcw.GmPConv2D(4, 3, padding="same", groups=2, activation="tanh"), (5, 5, 4)),
     ExportCase("gmp_conv3d", lambda: keras_lcw.GmPConv3D(2, 2, use_bias=False), (3, 3, 3, 2)),
+    ExportCase("weight_norm_dense", lambda: keras_lcw.WeightNormDense(5, activation="tanh", data_init=True), (7,)),
+    ExportCase("weight_norm_conv2d", lambda: keras_lcw.WeightNormConv2D(4, 3, padding="same", groups=2), (5, 5, 4)),
+    ExportCase("centered_weight_norm_dense", lambda: keras_lcw.CenteredWeightNormDense(5, activation="relu"), (7,)),
+    ExportCase("centered_weight_norm_conv1d", lambda: keras_lcw.CenteredWeightNormConv1D(3, 2, padding="causal", data_init=True), (6, 2)),
     ExportCase("input_mean_normalization", lambda: keras_lcw.InputMeanNormalization(), (7,)),
     ExportCase("input_mean_normalization_2d", lambda: keras_lcw.InputMeanNormalization(axis=1), (3, 4, 4)),
 ]

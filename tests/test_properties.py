@@ -33,10 +33,11 @@ def test_zero_sum_basis_is_orthonormal_and_inverted_by_its_transpose(m, seed):
     np.testing.assert_allclose(basis @ to_numpy(zero_sum.zero_sum_to_coordinates(w)), w - w.mean(axis=0), atol=TOLERANCE * 10)
 
 
-def _kernel_shapes(min_fan_in):
+def _kernel_shapes(parameterization):
+    """Kernel shapes the parameterization takes."""
     fan_in_axes = st.lists(st.integers(1, 5), min_size=1, max_size=3)
     return st.tuples(fan_in_axes, st.integers(1, 4)).map(lambda t: tuple(t[0]) + (t[1],)).filter(
-        lambda shape: int(np.prod(shape[:-1])) >= min_fan_in
+        lambda shape: parameterization.kernel_shape_error(shape) is None
     )
 
 
@@ -44,8 +45,7 @@ def _kernel_shapes(min_fan_in):
 @given(data=st.data(), use_bias=st.booleans(), seed=st.integers(0, 2**16))
 def test_every_parameterization_inverts_its_forward_map_and_keeps_its_invariant(data, use_bias, seed):
     for name, parameterization in sorted(parameterizations.PARAMETERIZATIONS.items()):
-        shape = data.draw(_kernel_shapes(2 if name == "lcw" else 1), label=f"{name} kernel shape")
-        assert parameterization.kernel_shape_error(shape) is None
+        shape = data.draw(_kernel_shapes(parameterization), label=f"{name} kernel shape")
         rng = np.random.default_rng(seed)
         values = {
             v.name: rng.normal(size=v.shape).astype("float32")
@@ -53,6 +53,7 @@ def test_every_parameterization_inverts_its_forward_map_and_keeps_its_invariant(
         }
         if "direction" in values:
             values["direction"] = np.sign(values["direction"]) + (values["direction"] == 0)
+        values = {key: ops.convert_to_tensor(value) for key, value in values.items()}
         kernel, bias = (None if t is None else to_numpy(t) for t in parameterization.forward(values, shape))
         assert kernel.shape == shape and (bias is None) != use_bias
         again = parameterization.forward(parameterization.inverse(kernel, bias), shape)
@@ -61,18 +62,19 @@ def test_every_parameterization_inverts_its_forward_map_and_keeps_its_invariant(
             np.testing.assert_allclose(to_numpy(again[1]), bias, rtol=1e-4, atol=1e-5, err_msg=name)
         flat = kernel.reshape(-1, shape[-1]).astype("float64")
         call_kernel = to_numpy(parameterization.call_kernel(values, shape)).reshape(flat.shape)
-        if name == "lcw":
+        if name in ("lcw", "centered_weight_norm"):
             np.testing.assert_allclose(flat.sum(axis=0), 0.0, atol=1e-5 * max(1.0, np.abs(flat).max()))
         if name == "gmp":
             np.testing.assert_allclose(np.linalg.norm(call_kernel, axis=0), 1.0, rtol=1e-5)
+        if name in ("weight_norm", "centered_weight_norm"):
+            norm = np.abs(to_numpy(values["kernel_norm"]))
+            np.testing.assert_allclose(np.linalg.norm(flat, axis=0), norm, rtol=1e-4, atol=1e-6)
 
 
 @SETTINGS
-@given(shape=_kernel_shapes(1), seed=st.integers(0, 2**16))
+@given(shape=_kernel_shapes(parameterizations.get("lcw")), seed=st.integers(0, 2**16))
 def test_lcw_inverse_projects_any_kernel_onto_zero_sum(shape, seed):
     parameterization = parameterizations.get("lcw")
-    if parameterization.kernel_shape_error(shape) is not None:
-        return
     kernel = np.random.default_rng(seed).normal(size=shape).astype("float32")
     projected = to_numpy(parameterization.forward(parameterization.inverse(kernel, None), shape)[0])
     axes = tuple(range(len(shape) - 1))

@@ -15,3 +15,12 @@ from keras_lcw.layers.reparameterized import ReparameterizedConv1D
 from keras_lcw.layers.reparameterized import ReparameterizedConv2D
 from keras_lcw.layers.reparameterized import ReparameterizedConv3D
 from keras_lcw.layers.reparameterized import ReparameterizedDense
+from keras_lcw.layers.weight_norm import CenteredWeightNormConv1D
+from keras_lcw.layers.weight_norm import CenteredWeightNormConv2D
+from keras_lcw.layers.weight_norm import CenteredWeightNormConv3D
+from keras_lcw.layers.weight_norm import CenteredWeightNormDense
+from keras_lcw.layers.weight_norm import WeightNormConv1D
+from keras_lcw.layers.weight_norm import WeightNormConv2D
+from keras_lcw.layers.weight_norm import WeightNormConv3D
+from keras_lcw.layers.weight_norm import WeightNormDense
+from keras_lcw.layers.weight_norm import WeightNormalization

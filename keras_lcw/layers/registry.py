@@ -23,6 +23,7 @@ from keras_lcw.initializers import LCWInitializer
 from keras_lcw.layers import gmp
 from keras_lcw.layers import lcw
 from keras_lcw.layers import reparameterized
+from keras_lcw.layers import weight_norm
 
 # The Keras layers every parameterization has a counterpart of.
 PLAIN_CLASSES = {
@@ -52,6 +53,18 @@ _NAMED_CLASSES = {
         1: gmp.GmPConv1D,
         2: gmp.GmPConv2D,
         3: gmp.GmPConv3D,
+    },
+    "weight_norm": {
+        "dense": weight_norm.WeightNormDense,
+        1: weight_norm.WeightNormConv1D,
+        2: weight_norm.WeightNormConv2D,
+        3: weight_norm.WeightNormConv3D,
+    },
+    "centered_weight_norm": {
+        "dense": weight_norm.CenteredWeightNormDense,
+        1: weight_norm.CenteredWeightNormConv1D,
+        2: weight_norm.CenteredWeightNormConv2D,
+        3: weight_norm.CenteredWeightNormConv3D,
     },
 }
 
@@ -183,7 +196,9 @@ def get_dense(parameterization, units, **kwargs):
         parameterization: "plain" (`keras.layers.Dense`), "lcw"
             (`keras_lcw.LCWDense`), "lcw_constraint" (`keras.layers.Dense`
             with `LCWConstraint` and `LCWInitializer`), "gmp"
-            (`keras_lcw.GmPDense`, whose activation defaults to relu), or
+            (`keras_lcw.GmPDense`, whose activation defaults to relu),
+            "weight_norm" (`keras_lcw.WeightNormDense`),
+            "centered_weight_norm" (`keras_lcw.CenteredWeightNormDense`), or
             any other name of `keras_lcw.parameterizations`
             (`keras_lcw.layers.ReparameterizedDense`).
         units: the number of output units.
@@ -205,6 +220,8 @@ def get_conv(parameterization, rank, filters, kernel_size, **kwargs):
             (`keras_lcw.LCWConv{rank}D`), "lcw_constraint" (the Keras
             convolution with `LCWConstraint` and `LCWInitializer`), "gmp"
             (`keras_lcw.GmPConv{rank}D`, whose activation defaults to relu),
+            "weight_norm" (`keras_lcw.WeightNormConv{rank}D`),
+            "centered_weight_norm" (`keras_lcw.CenteredWeightNormConv{rank}D`),
             or any other name of `keras_lcw.parameterizations`
             (`keras_lcw.layers.ReparameterizedConv{rank}D`).
         rank: 1, 2 or 3.

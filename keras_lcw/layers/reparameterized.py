@@ -201,6 +201,7 @@ class ReparameterizedKernel:
                 if spec.constraint == "bias"
                 else None,
                 trainable=spec.trainable,
+                aggregation=spec.aggregation,
                 dtype=self.dtype,
                 # Read in full precision under mixed precision: the kernel
                 # is computed in float32 and cast once.
@@ -266,7 +267,9 @@ class ReparameterizedKernel:
             self.compute_dtype,
         )
 
-    def _output(self, preactivation):
+    def _output(self, preactivation, training=None):
+        """The layer's output from the preactivation; `training` is the
+        call's flag, for subclasses that update state in training."""
         return self.parameterization.output(
             preactivation,
             self._parameter_variables,
@@ -486,7 +489,7 @@ class ReparameterizedDense(ReparameterizedKernel, keras.layers.Dense):
         else:
             # Mixed precision: the kernel in float32, cast once.
             preactivation = ops.matmul(inputs, self._call_kernel())
-        return self._output(preactivation)
+        return self._output(preactivation, training=training)
 
 
 class ReparameterizedConv(ReparameterizedKernel):
@@ -514,7 +517,7 @@ class ReparameterizedConv(ReparameterizedKernel):
     def build(self, input_shape):
         self._build_parameterized(conv_kernel_shape(self, input_shape))
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         inputs = ops.cast(inputs, self.compute_dtype)
         padding = self.padding
         if padding == "causal":
@@ -529,7 +532,7 @@ class ReparameterizedConv(ReparameterizedKernel):
             dilation_rate=self.dilation_rate,
             data_format=self.data_format,
         )
-        return self._output(preactivation)
+        return self._output(preactivation, training=training)
 
 
 def _conv_doc(rank):

@@ -9,15 +9,24 @@ parameterization is one module and one entry in `PARAMETERIZATIONS`.
 
 - "lcw" (`lcw.ZeroSum`): w = B v, each unit's weights sum to zero.
 - "gmp" (`gmp.Geometric`): y = r * act(u(theta) . x + lambda).
+- "weight_norm" (`weight_norm.WeightNorm`): w = g v / |v| per unit.
+- "centered_weight_norm" (`weight_norm.CenteredWeightNorm`):
+  w = g B c / |c| per unit, zero-sum and of norm |g|.
 """
 
 from keras_lcw.parameterizations import base
 from keras_lcw.parameterizations import gmp
 from keras_lcw.parameterizations import lcw
+from keras_lcw.parameterizations import weight_norm
 
 PARAMETERIZATIONS = {
     parameterization.name: parameterization
-    for parameterization in (lcw.ZeroSum(), gmp.Geometric())
+    for parameterization in (
+        lcw.ZeroSum(),
+        gmp.Geometric(),
+        weight_norm.WeightNorm(),
+        weight_norm.CenteredWeightNorm(),
+    )
 }
 
 

@@ -49,6 +49,10 @@ class Variable:
             to the effective weight.
         constraint: None or "bias": the layer's bias constraint applies to
             this variable (which then holds the bias itself).
+        aggregation: how `tf.distribute` replicas combine their updates of
+            a variable the layer assigns in `call` ("none" for variables
+            only the optimizer updates; "mean" for state set from a batch,
+            as `keras.layers.Layer.add_weight` takes it).
     """
 
     name: str
@@ -56,6 +60,7 @@ class Variable:
     trainable: bool = True
     regularizer: str = None
     constraint: str = None
+    aggregation: str = "none"
 
 
 def fan_in_of(kernel_shape):
