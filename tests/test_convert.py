@@ -119,6 +119,13 @@ def test_converted_constraint_model_bakes_back_and_lcw_converts_it():
     x = _inputs(model)
     np.testing.assert_allclose(to_numpy(lcw(x)), to_numpy(constrained(x)), rtol=1e-5, atol=1e-5)
     assert isinstance(lcw.get_layer("hidden").kernel_initializer, keras.initializers.GlorotUniform)
+    # Baking the constrained model drops the training-only objects.
+    baked = keras_lcw.bake(constrained)
+    for name in ("hidden", "inner", "head"):
+        layer = baked.get_layer(name) if name != "inner" else baked.get_layer("block").get_layer("inner")
+        assert type(layer) is keras.layers.Dense and layer.kernel_constraint is None
+        assert type(layer.kernel_initializer) is keras.initializers.GlorotUniform
+    np.testing.assert_allclose(to_numpy(baked(x)), to_numpy(constrained(x)), rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -145,7 +152,9 @@ def test_converted_model_trains_and_original_is_untouched():
     converted, _ = keras_lcw.convert(model)
     x = _inputs(model)
     converted.compile("adam", "mse", jit_compile="auto")
+    start = [to_numpy(v) for v in converted.trainable_variables]
     converted.fit(x, np.zeros((3, 2), "float32"), epochs=2, verbose=0)
+    assert all(np.abs(to_numpy(v) - s).max() > 0 for s, v in zip(start, converted.trainable_variables))
     for b, v in zip(before, model.variables):
         np.testing.assert_array_equal(b, to_numpy(v))
     assert type(model.layers[0]) is keras.layers.Conv2D

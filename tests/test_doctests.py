@@ -38,6 +38,6 @@ def test_the_examples_are_found():
 def test_docstring_example_runs(test, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # Examples that save write here.
     test.globs = {"keras": keras, "keras_lcw": keras_lcw, "np": np}
-    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    runner = doctest.DocTestRunner(verbose=False, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     runner.run(test, out=lambda text: pytest.fail(text, pytrace=False))
     assert runner.failures == 0

@@ -81,7 +81,7 @@ class TestGmPLayers(LayerContract):
         perturb_variables(model)
         x = spec.inputs()
         if model.layers[0].activation.__name__ not in ("relu", "linear"):
-            with pytest.raises(ValueError, match=model.layers[0].name):
+            with pytest.raises(ValueError, match=f"'{model.layers[0].name}' cannot be baked.*is not positively homogeneous"):
                 keras_lcw.bake(model)
             return
         baked = keras_lcw.bake(model)
@@ -200,10 +200,15 @@ def test_bad_shapes_are_refused_clearly():
 
 def test_save_round_trip_keeps_every_variable(tmp_path):
     model = keras.Sequential([keras.Input((5,)), keras_lcw.GmPDense(4), keras.layers.Dense(2)])
-    model.layers[0].angles.assign(np.full((4, 4), 0.7, "float32"))
-    model.layers[0].radius.assign(np.full((4,), -1.5, "float32"))
+    rng = np.random.default_rng(7)
+    layer = model.layers[0]
+    # Distinct, non-symmetric values, and a negative radius.
+    for variable in (layer.angles, layer.offset, layer.radius):
+        variable.assign(rng.uniform(-2.0, 2.0, size=variable.shape).astype("float32"))
     path = str(tmp_path / "m.keras")
     model.save(path)
     loaded = keras.models.load_model(path)
-    np.testing.assert_array_equal(to_numpy(loaded.layers[0].angles), np.full((4, 4), 0.7, "float32"))
-    np.testing.assert_array_equal(to_numpy(loaded.layers[0].radius), np.full((4,), -1.5, "float32"))
+    for name in ("angles", "offset", "radius"):
+        np.testing.assert_array_equal(to_numpy(getattr(loaded.layers[0], name)), to_numpy(getattr(layer, name)), err_msg=name)
+    x = rng.normal(size=(3, 5)).astype("float32")
+    np.testing.assert_array_equal(to_numpy(loaded(x)), to_numpy(model(x)))

@@ -144,6 +144,10 @@ def test_half_precision_is_mapped_in_float32():
     assert keras.backend.standardize_dtype(u.dtype) == "float16"
     expected = _reference_cartesian(angles.astype("float16"))
     np.testing.assert_allclose(to_numpy(u).astype("float64"), expected, atol=2e-3)
+    # Mapped in float32 and rounded once: float16 arithmetic throughout
+    # would differ by several float16 steps.
+    in_float32 = to_numpy(hyperspherical.to_cartesian(angles.astype("float16").astype("float32")))
+    np.testing.assert_array_equal(to_numpy(u), in_float32.astype("float16"))
 
 
 def test_gradient_matches_reference_for_many_coordinates():

@@ -178,10 +178,15 @@ def test_dense_save_trap_is_avoided(tmp_path):
     # Dense.save_own_variables writes the `kernel` property; a reparameterized
     # subclass must not round-trip through it.
     model = keras.Sequential([keras.Input((5,)), keras_lcw.LCWDense(4), keras.layers.Dense(2)])
-    model.layers[0].kernel_coordinates.assign(np.full((4, 4), 0.7, "float32"))
+    rng = np.random.default_rng(7)
+    layer = model.layers[0]
+    # Distinct, non-symmetric values in every variable.
+    layer.kernel_coordinates.assign(rng.normal(size=(4, 4)).astype("float32"))
+    layer.bias.assign(rng.normal(size=(4,)).astype("float32"))
     path = str(tmp_path / "m.keras")
     model.save(path)
     loaded = keras.models.load_model(path)
-    np.testing.assert_array_equal(
-        to_numpy(loaded.layers[0].kernel_coordinates), np.full((4, 4), 0.7, "float32")
-    )
+    np.testing.assert_array_equal(to_numpy(loaded.layers[0].kernel_coordinates), to_numpy(layer.kernel_coordinates))
+    np.testing.assert_array_equal(to_numpy(loaded.layers[0].bias), to_numpy(layer.bias))
+    x = rng.normal(size=(3, 5)).astype("float32")
+    np.testing.assert_array_equal(to_numpy(loaded(x)), to_numpy(model(x)))

@@ -25,6 +25,7 @@ ONNX_CASES = EXPORT_CASES + [
     ExportCase(
         "gmp_conv2d_ungrouped", lambda: keras_lcw.GmPConv2D(4, 3, padding="same", activation="tanh"), (5, 5, 4)
     ),
+    ExportCase("weight_norm_conv2d_ungrouped", lambda: keras_lcw.WeightNormConv2D(4, 3, padding="same"), (5, 5, 4)),
     ExportCase(
         "lcw_conv3d_channels_first", lambda: keras_lcw.LCWConv3D(2, 2, data_format="channels_first"), (2, 3, 3, 3)
     ),
@@ -41,6 +42,7 @@ UNSUPPORTED = {
     "tensorflow": {
         "lcw_conv2d": _GROUPED,
         "gmp_conv2d": _GROUPED,
+        "weight_norm_conv2d": _GROUPED,
         "lcw_conv3d_channels_first": _TF_3D_CHANNELS_FIRST,
         "gmp_conv3d_channels_first": _TF_3D_CHANNELS_FIRST,
     },

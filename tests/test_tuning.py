@@ -112,7 +112,7 @@ class _RecordingHyperModel(keras_tuner.HyperModel):
 
     def fit(self, hp, model, *args, **kwargs):
         history = model.fit(*args, **kwargs)
-        self.final_weights.append((dict(hp.values), model.get_weights()))
+        self.final_weights.append((dict(hp.values), model.get_weights(), type(model.layers[0])))
         return history
 
 
@@ -130,9 +130,9 @@ def test_search_best_model_equals_trial_checkpoint(tmp_path):
     tuner.search(x, y, validation_data=(x, y), epochs=1, batch_size=16, verbose=0)
     assert len(hypermodel.final_weights) == 3
     best_hp = tuner.get_best_hyperparameters()[0].values
-    (expected,) = [w for values, w in hypermodel.final_weights if values == best_hp]
+    ((expected, trained_class),) = [(w, c) for values, w, c in hypermodel.final_weights if values == best_hp]
     best = tuner.get_best_models(1)[0]
-    assert type(best.layers[0]) is type(hypermodel.build(tuner.get_best_hyperparameters()[0]).layers[0])
+    assert type(best.layers[0]) is trained_class
     got = best.get_weights()
     assert len(got) == len(expected)
     for a, b in zip(got, expected):
