@@ -205,17 +205,38 @@ class ANAct(keras.layers.Layer):
                 t, self._reduction_axes, mask, self.synchronized
             )
 
-        # c >= 1 and |x| / c <= the number of entries averaged, so no square
-        # below overflows. The mean of |x| is taken of |x| / 2**64, which
-        # cannot overflow either; where that underflows, c is 1.
-        size = mean(ops.abs(x) * 2.0**-64) * 2.0**64
-        c = ops.maximum(size, ops.ones_like(size))
-        c_broadcast = ops.reshape(c, self._broadcast_shape)
-        x_moment = mean(ops.square(x / c_broadcast))
-        f_moment = mean(ops.square(fx / c_broadcast))
         d_moment = mean(ops.square(dfx))
+
+        def scaled_moments():
+            # c >= 1 and |x| / c <= the number of entries averaged, so no
+            # square below overflows. The mean of |x| is taken of
+            # |x| / 2**64, which cannot overflow either; where that
+            # underflows, c is 1.
+            size = mean(ops.abs(x) * 2.0**-64) * 2.0**64
+            c = ops.maximum(size, ops.ones_like(size))
+            c_broadcast = ops.reshape(c, self._broadcast_shape)
+            return (
+                mean(ops.square(x / c_broadcast)),
+                mean(ops.square(fx / c_broadcast)),
+                ops.square(c),
+            )
+
+        if self.synchronized:
+            # Every replica must take the same path through the all-reduces.
+            x_moment, f_moment, c_squared = scaled_moments()
+        else:
+            # The scaled moments cost five more passes over the batch: they
+            # are computed only where the plain ones overflow (|x| above
+            # about 1e19).
+            x_moment = mean(ops.square(x))
+            f_moment = mean(ops.square(fx))
+            x_moment, f_moment, c_squared = ops.cond(
+                ops.all(ops.isfinite(x_moment)) & ops.all(ops.isfinite(f_moment)),
+                lambda: (x_moment, f_moment, ops.ones_like(x_moment)),
+                scaled_moments,
+            )
         # E[f^2] / (E[x^2] + eps), both scaled by 1 / c^2.
-        forward = f_moment / (x_moment + self.epsilon / ops.square(c))
+        forward = f_moment / (x_moment + self.epsilon / c_squared)
         return forward, d_moment
 
     def call(self, inputs, training=None, mask=None):
