@@ -1,7 +1,9 @@
 """A small CNN on scikit-learn's digits: standard vs GmP at two learning rates.
 
 Two 3x3 ReLU convolutions and a plain softmax classifier, trained with Adam
-at a base learning rate and at 10x. "standard" uses Conv2D; "GmP" uses
+at a base learning rate and at 10x. "standard" uses Conv2D; "weight norm"
+uses keras_lcw.WeightNormConv2D (w = g v / |v|, a baseline of the GmP
+paper); "GmP" uses
 InputMeanNormalization + GmPConv2D for both convolutions (W. Chen and H. Ge,
 "Neural Characteristic Activation Analysis and Geometric Parameterization
 for ReLU Networks", NeurIPS 2024, arXiv:2305.15912), whose claim is that
@@ -39,6 +41,10 @@ def build(method):
                 keras_lcw.InputMeanNormalization(),
                 keras_lcw.GmPConv2D(filters, 3, padding="same"),
             ]
+        elif method == "weight norm":
+            layers += [
+                keras_lcw.WeightNormConv2D(filters, 3, padding="same", activation="relu")
+            ]
         else:
             layers += [keras.layers.Conv2D(filters, 3, padding="same", activation="relu")]
         layers += [keras.layers.MaxPooling2D(2)]
@@ -60,7 +66,11 @@ def main():
     os.makedirs(args.output, exist_ok=True)
     x_train, x_val, y_train, y_val = load_digits(args.seed, images=True)
 
-    runs = [(method, scale) for scale in (1, 10) for method in ("standard", "GmP")]
+    runs = [
+        (method, scale)
+        for scale in (1, 10)
+        for method in ("standard", "weight norm", "GmP")
+    ]
     histories, results = {}, []
     for method, scale in runs:
         lr = scale * args.lr
@@ -77,12 +87,12 @@ def main():
         results.append((method, lr, history, time.time() - start))
 
     print(f"\ndigits CNN, {args.epochs} epochs, Adam, backend {keras.backend.backend()}")
-    header = f"{'method':<9} {'lr':>6} {'final val acc':>13} {'best val acc':>12} {'final val loss':>14} {'max train loss':>14} {'time s':>7}"
+    header = f"{'method':<11} {'lr':>6} {'final val acc':>13} {'best val acc':>12} {'final val loss':>14} {'max train loss':>14} {'time s':>7}"
     print(header)
     print("-" * len(header))
     for method, lr, history, seconds in results:
         print(
-            f"{method:<9} {lr:>6g} {history['val_accuracy'][-1]:>13.3f} {max(history['val_accuracy']):>12.3f} "
+            f"{method:<11} {lr:>6g} {history['val_accuracy'][-1]:>13.3f} {max(history['val_accuracy']):>12.3f} "
             f"{history['val_loss'][-1]:>14.4f} {max(history['loss'][1:]):>14.4f} {seconds:>7.1f}"
         )
 

@@ -1,7 +1,8 @@
 """1-D regression of the Levy function with one hidden layer of 100 ReLU units.
 
-Compares a plain Dense layer, Dense + BatchNormalization, GmPDense and
-GmPDense after InputMeanNormalization, trained with Adam on 50 noisy
+Compares a plain Dense layer, Dense + BatchNormalization, a weight-normalized
+Dense (keras_lcw.WeightNormDense), GmPDense and GmPDense after
+InputMeanNormalization, trained with Adam on 50 noisy
 samples, full batch, with the learning rate divided by 10 on plateaus; GmP
 gets a 10x larger learning rate, as in W. Chen and H. Ge, "Neural
 Characteristic Activation Analysis and Geometric Parameterization for ReLU
@@ -14,6 +15,7 @@ and the results table into docs/gmp.md (not with --no-docs).
 
 import argparse
 import os
+import re
 import time
 
 import keras
@@ -62,11 +64,14 @@ def build(method):
             keras.layers.BatchNormalization(),
             keras.layers.Activation("relu"),
         ]
+    elif method == "weight norm":
+        layers += [keras_lcw.WeightNormDense(UNITS, activation="relu")]
     elif method == "GmP":
         layers += [keras_lcw.GmPDense(UNITS)]
     elif method == "GmP + IMN":
         layers += [keras_lcw.InputMeanNormalization(), keras_lcw.GmPDense(UNITS)]
-    return keras.Sequential(layers + [keras.layers.Dense(1)], name=method.replace(" ", ""))
+    # TensorFlow takes letters, digits and "_.-/>" in a model's name.
+    return keras.Sequential(layers + [keras.layers.Dense(1)], name=re.sub(r"[^A-Za-z0-9]+", "_", method))
 
 
 def train(method, lr, data, seed, epochs, steps_per_epoch):
@@ -106,7 +111,13 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.output, exist_ok=True)
 
-    methods = {"plain": args.lr, "batch norm": args.lr, "GmP": 10 * args.lr, "GmP + IMN": 10 * args.lr}
+    methods = {
+        "plain": args.lr,
+        "batch norm": args.lr,
+        "weight norm": args.lr,
+        "GmP": 10 * args.lr,
+        "GmP + IMN": 10 * args.lr,
+    }
     seeds = list(range(args.seed, args.seed + args.seeds))
     rmse = {method: [] for method in methods}
     curves = {}

@@ -11,6 +11,10 @@ validation accuracy reaches 90% and the seconds per epoch:
                    step) and the activation-scaled LCWInitializer
 - lcw_dense:       keras_lcw.LCWDense (reparameterized)
 - lcw_batchnorm:   LCWDense -> BatchNormalization -> sigmoid
+- weight_norm:     keras_lcw.WeightNormDense (w = g v / |v|, the baseline
+                   the papers compare against)
+- centered_weight_norm: keras_lcw.CenteredWeightNormDense (zero-sum and
+                   unit direction: LCW with a norm per unit)
 
 Writes a PNG of validation accuracy per epoch and a JSON of the results to
 OUTPUT/lcw_deep_sigmoid.png and .json, and the results table into
@@ -36,7 +40,15 @@ from common import load_digits
 from common import results_block
 from common import write_results
 
-MODELS = ("plain", "batchnorm", "lcw_constraint", "lcw_dense", "lcw_batchnorm")
+MODELS = (
+    "plain",
+    "batchnorm",
+    "lcw_constraint",
+    "lcw_dense",
+    "lcw_batchnorm",
+    "weight_norm",
+    "centered_weight_norm",
+)
 WIDTH = 100
 
 
@@ -57,6 +69,12 @@ def hidden_layers(kind, depth):
             )
         elif kind == "lcw_dense":
             layers.append(keras_lcw.LCWDense(WIDTH, activation="sigmoid"))
+        elif kind == "weight_norm":
+            layers.append(keras_lcw.WeightNormDense(WIDTH, activation="sigmoid"))
+        elif kind == "centered_weight_norm":
+            layers.append(
+                keras_lcw.CenteredWeightNormDense(WIDTH, activation="sigmoid")
+            )
         else:
             dense = keras_lcw.LCWDense if kind == "lcw_batchnorm" else keras.layers.Dense
             layers += [

@@ -75,6 +75,7 @@ LAYERS = [
     Entry(lambda **kw: keras_lcw.InputMeanNormalization(**kw), batch_statistics=True),
     Entry(lambda: keras_lcw.LCWConv1D(4, 2, activation="tanh")),
     Entry(lambda: keras_lcw.GmPConv1D(4, 2, activation="relu")),
+    Entry(lambda: keras_lcw.WeightNormConv1D(4, 2, activation="tanh")),
     Entry(lambda: keras.layers.Flatten()),
     Entry(lambda **kw: keras_lcw.InputMeanNormalization(momentum=0.9, **kw), batch_statistics=True),
     # Linear, so both halves of the linked PReLU see negative inputs.
@@ -83,6 +84,7 @@ LAYERS = [
     Entry(lambda **kw: keras_lcw.ANAct("tanh", momentum=0.9, **kw), batch_statistics=True),
     Entry(lambda: _lcw_constraint_dense(8, activation="tanh", name="lcw_constraint_dense")),
     Entry(lambda: keras_lcw.GmPDense(8, activation="relu")),
+    Entry(lambda: keras_lcw.CenteredWeightNormDense(8, activation="tanh")),
 ]
 INPUT_SHAPE = (6, 3)
 OUTPUTS = 2
@@ -158,6 +160,8 @@ def layout_map(mesh):
     layouts[".*kernel_coordinates"] = (None, "model")  # LCW
     layouts[".*angles"] = (None, "model")  # GmP
     layouts[".*(radius|offset)"] = ("model",)  # GmP
+    layouts[".*kernel_direction"] = (None, None, "model")  # weight norm (Conv1D)
+    layouts[".*kernel_norm"] = ("model",)  # weight norm
     layouts[".*lcw_constraint_dense/kernel"] = (None, "model")
     layouts[".*bias"] = ("model",)
     return layouts
