@@ -17,6 +17,24 @@ from keras_lcw.numerics import zero_sum
 from keras_lcw.parameterizations import base
 
 
+def fan_in_error(kernel_shape):
+    """Why a kernel of this shape has no zero-sum parameterization (a fan-in
+    below 2), or None."""
+    if base.fan_in_of(kernel_shape) < 2:
+        return (
+            "it needs a fan-in of at least 2 (the only zero-sum kernel with "
+            "one input is 0)"
+        )
+    return None
+
+
+def coordinates_preactivation(inputs, coordinates):
+    """`inputs @ (B coordinates)` as `(inputs B) @ coordinates`: mapping the
+    inputs costs O(rows * fan_in), not O(fan_in * units), and keeps the train
+    step within a few percent of Dense's (benchmarks/bench_lcw.py)."""
+    return ops.matmul(zero_sum.zero_sum_to_coordinates(inputs, axis=-1), coordinates)
+
+
 class ZeroSum(base.Parameterization):
     """w = B v, the bias stored as it is."""
 
@@ -40,12 +58,7 @@ class ZeroSum(base.Parameterization):
         return variables
 
     def kernel_shape_error(self, kernel_shape):
-        if base.fan_in_of(kernel_shape) < 2:
-            return (
-                "it needs a fan-in of at least 2 (the only zero-sum kernel "
-                "with one input is 0)"
-            )
-        return None
+        return fan_in_error(kernel_shape)
 
     def forward(self, values, kernel_shape):
         kernel = zero_sum.coordinates_to_zero_sum(values["kernel_coordinates"])
@@ -60,13 +73,7 @@ class ZeroSum(base.Parameterization):
         return values
 
     def dense_preactivation(self, inputs, values, kernel_shape):
-        # x (B v) = (x B) v: mapping the inputs costs O(rows * fan_in), not
-        # O(fan_in * units), and keeps the train step within a few percent
-        # of Dense's (benchmarks/bench_lcw.py).
-        return ops.matmul(
-            zero_sum.zero_sum_to_coordinates(inputs, axis=-1),
-            values["kernel_coordinates"],
-        )
+        return coordinates_preactivation(inputs, values["kernel_coordinates"])
 
     def default_kernel_initializer(self, activation):
         return initializers.scaled_initializer(activation)

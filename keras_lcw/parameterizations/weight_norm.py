@@ -44,6 +44,7 @@ from keras import ops
 from keras_lcw import initializers
 from keras_lcw.numerics import zero_sum
 from keras_lcw.parameterizations import base
+from keras_lcw.parameterizations import lcw
 
 
 def _inverse_norms(directions):
@@ -135,13 +136,13 @@ class _Normalized(base.Parameterization):
         return values["bias"]
 
     def output(self, preactivation, values, activation, per_unit):
-        preactivation = preactivation * per_unit(self.scale(values))
-        bias = self.forward_bias(values)
-        if bias is not None:
-            preactivation = preactivation + per_unit(bias)
-        if activation is not None:
-            preactivation = activation(preactivation)
-        return preactivation
+        # The inputs met the unnormalized direction: scale, then as usual.
+        return super().output(
+            preactivation * per_unit(self.scale(values)),
+            values,
+            activation,
+            per_unit,
+        )
 
     def inverse(self, kernel, bias):
         """The direction of w (of its zero-sum projection for the centered
@@ -251,19 +252,11 @@ class CenteredWeightNorm(_Normalized):
         return zero_sum.zero_sum_to_coordinates(flat_kernel)
 
     def kernel_shape_error(self, kernel_shape):
-        if base.fan_in_of(kernel_shape) < 2:
-            return (
-                "it needs a fan-in of at least 2 (the only zero-sum kernel "
-                "with one input is 0, which has no direction)"
-            )
-        return None
+        return lcw.fan_in_error(kernel_shape)
 
     def dense_preactivation(self, inputs, values, kernel_shape):
-        # x (B c) = (x B) c, in O(rows * fan_in), as for "lcw".
-        return ops.matmul(
-            zero_sum.zero_sum_to_coordinates(inputs, axis=-1),
-            values["kernel_coordinates"],
-        )
+        # x (B c) = (x B) c, as for "lcw".
+        return lcw.coordinates_preactivation(inputs, values["kernel_coordinates"])
 
     def default_kernel_initializer(self, activation):
         return initializers.scaled_initializer(activation)
