@@ -140,6 +140,20 @@ _DOC = """{summary}
             and so are `enable_lora()` and `quantize()`: bake the model
             first.
 
+    Input shape:
+        As for `keras.layers.{parent}`.
+
+    Output shape:
+        As for `keras.layers.{parent}`.
+
+    Call arguments:
+        inputs: the input tensor.
+        training: with `data_init=True`, the first call with `training=True`
+            sets g and the bias from the batch.
+
+    Reference:
+        {reference}
+
     Example:
 
     >>> model = keras.Sequential([
@@ -159,6 +173,9 @@ _WEIGHT_NORM = dict(
     Kingma, "Weight Normalization: A Simple Reparameterization to Accelerate
     Training of Deep Neural Networks", NeurIPS 2016, arXiv:1602.07868).""",
     direction="kernel_direction",
+    reference="T. Salimans and D. P. Kingma, \"Weight Normalization: A Simple\n"
+    "        Reparameterization to Accelerate Training of Deep Neural\n"
+    "        Networks\", NeurIPS 2016, arXiv:1602.07868.",
     centered_note="",
     inverse="v = w and g = |w| (a zero unit gets a unit direction and g = 0)",
     start_note="",
@@ -177,6 +194,9 @@ _CENTERED = dict(
     Tao, "Centered Weight Normalization in Accelerating Training of Deep
     Neural Networks", ICCV 2017). The fan-in must be at least 2.""",
     direction="kernel_coordinates",
+    reference="L. Huang, X. Liu, Y. Liu, B. Lang and D. Tao, \"Centered Weight\n"
+    "        Normalization in Accelerating Training of Deep Neural Networks\",\n"
+    "        ICCV 2017.",
     centered_note="; a zero-sum unit also has no preactivation offset when "
     "its inputs share a mean, as with LCW",
     inverse="the coordinates c = B^T w of its zero-sum projection "
