@@ -29,6 +29,7 @@ import math
 from keras import ops
 
 from keras_lcw.numerics.checks import check_axis_length
+from keras_lcw.numerics.checks import static_length
 
 
 def basis_constants(m):
@@ -43,8 +44,9 @@ def coordinates_to_zero_sum(coordinates):
     Every slice `result[:, i, ...]` sums to zero (to float rounding).
     """
     coordinates = ops.convert_to_tensor(coordinates)
-    check_axis_length("coordinates", coordinates.shape[0], 1)
-    c, inv_root = basis_constants(coordinates.shape[0] + 1)
+    length = static_length(coordinates, 0)
+    check_axis_length("coordinates", length, 1)
+    c, inv_root = basis_constants(length + 1)
     total = ops.sum(coordinates, axis=0, keepdims=True)
     return ops.concatenate(
         [coordinates - c * total, -inv_root * total], axis=0
@@ -63,8 +65,9 @@ def zero_sum_to_coordinates(weights, axis=0):
     weights = ops.convert_to_tensor(weights)
     if axis not in (0, -1):
         raise ValueError(f"`axis` must be 0 or -1; received axis={axis!r}.")
-    check_axis_length("weights", weights.shape[axis], 2, axis)
-    c, inv_root = basis_constants(weights.shape[axis])
+    length = static_length(weights, axis)
+    check_axis_length("weights", length, 2, axis)
+    c, inv_root = basis_constants(length)
     if axis == 0:
         head, last = weights[:-1], weights[-1:]
     else:
