@@ -2,8 +2,9 @@
 
 `keras.ops` has no gradient transform, so the derivative of an arbitrary
 elementwise activation needs each backend's automatic differentiation; what
-a batch is under distribution differs between backends; and a custom
-gradient does not survive PyTorch's ONNX export. Nothing here imports the
+a batch is under distribution differs between backends; a custom
+gradient does not survive PyTorch's ONNX export; and `keras.ops.sin` and
+`cos` lose float64 on JAX. Nothing here imports the
 rest of keras_lcw: every other module may import this one.
 """
 
@@ -86,6 +87,19 @@ def batch_mean(x, axes, synchronized=False):
     for a in axes:
         count = count * shape[a]
     return ops.sum(x, axis=axes) / ops.cast(count, x.dtype)
+
+
+def sin_cos(x):
+    """`(sin x, cos x)` by the backend's own functions, in `x`'s dtype.
+
+    `keras.ops.sin` and `cos` compute float64 inputs in float32 on JAX (with
+    jax_enable_x64); `jax.numpy` keeps float64.
+    """
+    if keras.backend.backend() == "jax":
+        import jax.numpy as jnp
+
+        return jnp.sin(x), jnp.cos(x)
+    return ops.sin(x), ops.cos(x)
 
 
 def custom_gradient(fn):

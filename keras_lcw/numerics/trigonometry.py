@@ -22,6 +22,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_lcw import backend_utils
+
 
 def _half_pi_parts():
     """pi/2 as three float32 numbers, the first two with 12 significant
@@ -78,7 +80,8 @@ def fast_sin_cos(x):
     `ops.sin` and `ops.cos`: PyTorch, and TensorFlow as Keras runs it on CPU
     (without XLA), run each op on its own, and there the dozen ops of the
     polynomial cost more than their vectorized `sin` and `cos`. Float64 gets
-    them everywhere.
+    the backend's own everywhere, in float64
+    (`keras_lcw.backend_utils.sin_cos`).
     """
     x = ops.convert_to_tensor(x)
     if (
@@ -86,4 +89,4 @@ def fast_sin_cos(x):
         and keras.backend.standardize_dtype(x.dtype) != "float64"
     ):
         return sin_cos(x)
-    return ops.sin(x), ops.cos(x)
+    return backend_utils.sin_cos(x)

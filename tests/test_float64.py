@@ -144,6 +144,45 @@ def test_input_mean_normalization_float64_with_a_mask_and_in_a_compiled_fit_step
     assert np.max(np.abs(x.astype("float32").reshape(-1, 2).mean(axis=0) - mean)) > 1e-9
 
 
+def _gmp_reference(x, angles, offset, radius):
+    """r * (x u + lambda), u from the angles coordinate by coordinate."""
+    u = np.empty((angles.shape[0] + 1, angles.shape[1]))
+    sines = np.ones(angles.shape[1])
+    for i, row in enumerate(angles):
+        u[i] = sines * np.cos(row)
+        sines = sines * np.sin(row)
+    u[-1] = sines
+    return radius * (x @ u + offset)
+
+
+def _keras_matmul_keeps_float64():
+    one_plus = keras.ops.convert_to_tensor(np.full((1, 1), 1.0 + 2.0**-40), "float64")
+    return float(to_numpy(keras.ops.matmul(one_plus, one_plus))[0, 0]) != 1.0
+
+
+@needs_float64
+@pytest.mark.skipif(
+    _has_float64() and not _keras_matmul_keeps_float64(),
+    reason="keras.ops.matmul computes float64 in float32 on this backend "
+    "(so does keras.layers.Dense(dtype='float64'))",
+)
+def test_reparameterized_layers_compute_in_float64():
+    x = _inputs((5, 7), seed=3)
+    # A float64 tensor: Keras converts float64 NumPy arrays to float32 on
+    # some backends.
+    t = keras.ops.convert_to_tensor(x, "float64")
+    gmp = keras_lcw.GmPDense(4, activation=None, dtype="float64")
+    y = to_numpy(gmp(t))
+    assert y.dtype == np.float64
+    expected = _gmp_reference(x, *(to_numpy(v) for v in (gmp.angles, gmp.offset, gmp.radius)))
+    np.testing.assert_allclose(y, expected, **TOLERANCE)
+    for layer in (keras_lcw.LCWDense(4, dtype="float64"), keras_lcw.WeightNormDense(4, dtype="float64")):
+        y = to_numpy(layer(t))
+        kernel = to_numpy(layer.kernel)
+        assert y.dtype == kernel.dtype == np.float64
+        np.testing.assert_allclose(y, x @ kernel + to_numpy(layer.bias), **TOLERANCE)
+
+
 @pytest.mark.backends("jax")
 def test_float64_on_jax_with_x64():
     if _has_float64():
