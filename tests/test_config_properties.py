@@ -171,3 +171,17 @@ def test_adaptive_anact_factor_is_finite_and_positive(activation, log_scale, see
     fx = to_numpy(keras.activations.get(activation)(x))
     finite = np.isfinite(fx)
     assert np.all(np.isfinite(y[finite])), (activation, log_scale)
+
+
+def test_anact_factor_where_the_product_of_the_ratios_overflows():
+    # exponential on inputs of size ~18: rho ~ 1e32 and rho' ~ 1e34 are
+    # finite, their product is not in float32; the factor was 0 (and every
+    # output 0).
+    x = (np.random.default_rng(0).normal(size=(16, 4)) * 10.0**1.25).astype("float32")
+    layer = keras_lcw.ANAct("exponential", momentum=0.0)
+    layer(x, training=True)
+    forward, backward = to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)
+    assert np.isfinite(forward) and np.isfinite(backward)
+    assert not np.isfinite(np.float32(forward) * np.float32(backward))
+    scale = to_numpy(layer.scale(layer.forward_ratio, layer.backward_ratio))
+    np.testing.assert_allclose(scale, (float(forward) * float(backward)) ** -0.25, rtol=1e-5)
