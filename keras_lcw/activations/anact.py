@@ -189,8 +189,21 @@ class ANAct(keras.layers.Layer):
         self.built = True
 
     def scale(self, forward_ratio, backward_ratio):
-        """The factor `s = (rho * rho' + epsilon) ** (-1/4)`."""
-        return ops.power(forward_ratio * backward_ratio + self.epsilon, -0.25)
+        """The factor `s = (rho * rho' + epsilon) ** (-1/4)`.
+
+        Where `rho * rho'` overflows (both ratios large, as for
+        "exponential" on inputs of size 20 and more), `s` is
+        `rho ** (-1/4) * rho' ** (-1/4)`, to which `epsilon` adds nothing,
+        instead of 0.
+        """
+        product = forward_ratio * backward_ratio
+        finite = ops.isfinite(product)
+        safe = ops.where(finite, product, ops.ones_like(product))
+        return ops.where(
+            finite,
+            ops.power(safe + self.epsilon, -0.25),
+            ops.power(forward_ratio, -0.25) * ops.power(backward_ratio, -0.25),
+        )
 
     def _batch_ratios(self, x, fx, dfx, mask):
         """The batch's `(rho, rho')` over the reduction axes (across

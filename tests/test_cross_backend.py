@@ -1,0 +1,165 @@
+"""A .keras file saved on one backend loads on the other two, with the same
+outputs.
+
+One Functional model holds every public keras_lcw layer class (and a plain
+Dense with `LCWConstraint` and `LCWInitializer`), in four branches: dense,
+1-D, 2-D and 3-D (channels_last: TensorFlow's CPU kernels have no
+channels_first convolutions). Every variable is set to a non-default value,
+the model is saved on the current backend and loaded, in a fresh process, on
+each of the other two.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+import keras_lcw
+from keras_lcw import layers as lcw_layers
+from tests.harness import perturb_variables
+from tests.harness import to_numpy
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def _dense_branch(inputs):
+    x = keras_lcw.InputMeanNormalization()(inputs)
+    x = keras_lcw.LCWDense(6, activation="tanh")(x)
+    x = keras_lcw.GmPDense(6)(x)
+    x = keras_lcw.WeightNormDense(6, activation="sigmoid", data_init=True)(x)
+    x = keras_lcw.CenteredWeightNormDense(6, activation="tanh")(x)
+    x = lcw_layers.ReparameterizedDense(6, parameterization="weight_norm")(x)
+    x = keras_lcw.WeightNormalization(keras.layers.Dense(5))(x)
+    x = keras_lcw.ANAct("tanh", momentum=0.9)(x)
+    x = keras_lcw.ANAct("gelu", axis=-1)(x)
+    x = keras_lcw.ANAct("swish", adaptive=False)(x)
+    x = keras_lcw.Linked("selu")(x)
+    x = keras_lcw.LinkedReLU()(x)
+    x = keras.layers.Dense(
+        4,
+        kernel_constraint=keras_lcw.LCWConstraint(),
+        kernel_initializer=keras_lcw.LCWInitializer("he_normal"),
+    )(x)
+    return x
+
+
+def _conv_branch(inputs, rank):
+    n = {1: "1D", 2: "2D", 3: "3D"}[rank]
+    conv = lambda name: getattr(keras_lcw, name + n)  # noqa: E731
+    x = conv("LCWConv")(3, 2, padding="same", activation="tanh")(inputs)
+    x = conv("GmPConv")(3, 2, padding="same")(x)
+    x = keras_lcw.LinkedSwish()(x)
+    x = conv("WeightNormConv")(3, 2, padding="same", data_init=True)(x)
+    x = conv("CenteredWeightNormConv")(3, 2, padding="same", activation="relu")(x)
+    x = keras_lcw.LinkedGELU()(x)
+    x = getattr(lcw_layers, "ReparameterizedConv" + n)(
+        3, 2, padding="same", parameterization="centered_weight_norm"
+    )(x)
+    x = keras_lcw.LinkedSELU()(x)
+    x = keras_lcw.LinkedPReLU(shared_axes=list(range(1, rank + 1)))(x)
+    return keras.layers.Flatten()(x)
+
+
+INPUT_SHAPES = [(6,), (6, 3), (4, 4, 2), (3, 3, 3, 2)]
+
+
+def build_model():
+    inputs = [keras.Input(shape) for shape in INPUT_SHAPES]
+    outputs = [_dense_branch(inputs[0])] + [
+        _conv_branch(inputs[rank], rank) for rank in (1, 2, 3)
+    ]
+    return keras.Model(inputs, outputs)
+
+
+def _public_classes():
+    for module in (keras_lcw, keras_lcw.layers, keras_lcw.activations):
+        for name in dir(module):
+            value = getattr(module, name)
+            if isinstance(value, type) and issubclass(value, keras.layers.Layer):
+                yield value
+
+
+def _classes_in(model):
+    found = set()
+    for layer in model._flatten_layers():
+        found.add(type(layer))
+        for name in ("kernel_constraint", "kernel_initializer"):
+            found.add(type(getattr(layer, name, None)))
+    return found
+
+
+LOAD = textwrap.dedent("""
+    import sys
+    import keras
+    import numpy as np
+    import keras_lcw  # noqa: F401  (registers the classes)
+
+    directory = sys.argv[1]
+    assert keras.backend.backend() == sys.argv[2], keras.backend.backend()
+    model = keras.models.load_model(directory + "/model.keras")
+    with np.load(directory + "/data.npz") as data:
+        inputs = [data[f"x{i}"] for i in range(4)]
+        expected = [data[f"y{i}"] for i in range(4)]
+    with np.load(directory + "/variables.npz") as data:
+        saved = dict(data)
+    loaded = {v.path: keras.ops.convert_to_numpy(v) for v in model.variables}
+    assert sorted(loaded) == sorted(saved), (sorted(loaded), sorted(saved))
+    for path, value in saved.items():
+        np.testing.assert_array_equal(loaded[path], value, err_msg=path)
+    outputs = model(inputs)
+    for i, (y, e) in enumerate(zip(outputs, expected)):
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(y), e, rtol=1e-5, atol=1e-5,
+            err_msg=f"output {i}",
+        )
+    print("loaded and equal")
+""")
+
+
+@pytest.mark.slow
+def test_every_layer_loads_on_the_other_backends(tmp_path):
+    # One model, built once: on JAX every new shape costs a compilation.
+    model = build_model()
+    found = _classes_in(model)
+    missing = sorted(c.__name__ for c in _public_classes() if c not in found)
+    assert not missing, f"the model lacks {missing}"
+    assert keras_lcw.LCWConstraint in found and keras_lcw.LCWInitializer in found
+    perturb_variables(model)
+    rng = np.random.default_rng(2)
+    inputs = [rng.normal(size=(3,) + s).astype("float32") for s in INPUT_SHAPES]
+    outputs = [to_numpy(y) for y in model(inputs)]
+    # Perturbed variables reach the outputs: no branch is constant.
+    assert all(np.std(y) > 1e-3 for y in outputs)
+    model.save(str(tmp_path / "model.keras"))
+    np.savez(
+        tmp_path / "data.npz",
+        **{f"x{i}": x for i, x in enumerate(inputs)},
+        **{f"y{i}": y for i, y in enumerate(outputs)},
+    )
+    np.savez(
+        tmp_path / "variables.npz", **{v.path: to_numpy(v) for v in model.variables}
+    )
+    for backend in BACKENDS:
+        if backend == keras.backend.backend():
+            continue
+        env = dict(os.environ, KERAS_BACKEND=backend)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (ROOT, env.get("PYTHONPATH")) if p
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", LOAD, str(tmp_path), backend],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, (
+            f"loading on {backend}:\n" + result.stdout + result.stderr[-4000:]
+        )
+        assert "loaded and equal" in result.stdout
