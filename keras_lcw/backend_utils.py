@@ -89,6 +89,31 @@ def batch_mean(x, axes, synchronized=False):
     return ops.sum(x, axis=axes) / ops.cast(count, x.dtype)
 
 
+def static_length(tensor, axis=0):
+    """`tensor.shape[axis]` as a Python int, or None where it is dynamic.
+
+    The numerics branch on lengths that are fixed when a layer is built (a
+    kernel's fan-in, the feature axis of its input). The torch tracer behind
+    `torch.onnx` export returns every size as a traced tensor, whose use as a
+    Python number raises a `TracerWarning` and is recorded as a constant all
+    the same; there the size is read with the tracer paused.
+    """
+    length = tensor.shape[axis]
+    if length is None or isinstance(length, int):
+        return length
+    if keras.backend.backend() == "torch":
+        import torch
+
+        state = torch._C._get_tracing_state()
+        if state is not None:
+            torch._C._set_tracing_state(None)
+            try:
+                return int(tensor.shape[axis])
+            finally:
+                torch._C._set_tracing_state(state)
+    return int(length)
+
+
 def sin_cos(x):
     """`(sin x, cos x)` by the backend's own functions, in `x`'s dtype.
 

@@ -49,7 +49,6 @@ from keras import ops
 from keras_lcw import backend_utils
 from keras_lcw.numerics import trigonometry
 from keras_lcw.numerics.checks import check_axis_length
-from keras_lcw.numerics.checks import static_length
 
 
 # Sines below this are moved up to it: far below float32 resolution of the
@@ -64,7 +63,7 @@ def _pairwise_scan(x, combine, identity):
     Combines neighbours in pairs, scans the pair results, then fills in the
     results that end inside a pair.
     """
-    length = static_length(x, 0)
+    length = backend_utils.static_length(x, 0)
     if length == 1:
         return x
     if length % 2:
@@ -120,7 +119,7 @@ def to_cartesian(angles):
     Half-precision angles are mapped in float32 and the result cast back.
     """
     angles = ops.convert_to_tensor(angles)
-    check_axis_length("angles", static_length(angles, 0), 1)
+    check_axis_length("angles", backend_utils.static_length(angles, 0), 1)
     dtype = keras.backend.standardize_dtype(angles.dtype)
     compute_dtype = dtype if dtype in ("float32", "float64") else "float32"
     trailing = tuple(angles.shape[1:])
@@ -138,7 +137,7 @@ def to_hyperspherical(vectors):
     gets the angles of the first basis vector and radius 0.
     """
     vectors = ops.convert_to_tensor(vectors)
-    check_axis_length("vectors", static_length(vectors, 0), 2)
+    check_axis_length("vectors", backend_utils.static_length(vectors, 0), 2)
     trailing = tuple(vectors.shape[1:])
     flat = ops.reshape(vectors, (vectors.shape[0], -1))
     # Dividing by the largest magnitude keeps the squares from overflowing

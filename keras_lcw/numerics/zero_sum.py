@@ -28,8 +28,8 @@ import math
 
 from keras import ops
 
+from keras_lcw import backend_utils
 from keras_lcw.numerics.checks import check_axis_length
-from keras_lcw.numerics.checks import static_length
 
 
 def basis_constants(m):
@@ -44,7 +44,7 @@ def coordinates_to_zero_sum(coordinates):
     Every slice `result[:, i, ...]` sums to zero (to float rounding).
     """
     coordinates = ops.convert_to_tensor(coordinates)
-    length = static_length(coordinates, 0)
+    length = backend_utils.static_length(coordinates, 0)
     check_axis_length("coordinates", length, 1)
     c, inv_root = basis_constants(length + 1)
     total = ops.sum(coordinates, axis=0, keepdims=True)
@@ -65,7 +65,7 @@ def zero_sum_to_coordinates(weights, axis=0):
     weights = ops.convert_to_tensor(weights)
     if axis not in (0, -1):
         raise ValueError(f"`axis` must be 0 or -1; received axis={axis!r}.")
-    length = static_length(weights, axis)
+    length = backend_utils.static_length(weights, axis)
     check_axis_length("weights", length, 2, axis)
     c, inv_root = basis_constants(length)
     if axis == 0:
