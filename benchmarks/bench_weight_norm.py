@@ -13,14 +13,8 @@ import keras
 
 import keras_lcw
 from benchmarks import common
-
-
-def dense_model(layer):
-    return keras.Sequential([keras.Input((1024,)), layer])
-
-
-def conv_model(layer):
-    return keras.Sequential([keras.Input((32, 32, 64)), layer])
+from benchmarks.bench_lcw import conv_model
+from benchmarks.bench_lcw import dense_model
 
 
 def main():
