@@ -10,7 +10,7 @@ overrides each of them:
 
 - `kernel` and `bias` are read-only properties: the effective weights in the
   variables' dtype (float32 under mixed precision), cast to the compute
-  dtype. A stored bias variable is returned as it is.
+  dtype. Where the bias is a stored variable, `bias` is that variable.
 - Variables are saved and loaded by name. Dense's own saving writes the
   `kernel` property and would load it back into the wrong variable without
   error; files written before saving by name hold the variables by index, in
@@ -245,12 +245,10 @@ class ReparameterizedKernel:
             raise AttributeError(
                 f"Layer '{self.name}' must be built before reading `bias`."
             )
-        stored = self._parameter_variables.get("bias")
-        if stored is not None:
-            return stored
         effective = self.effective_bias()
-        if effective is None:
-            return None
+        if effective is None or effective is self._parameter_variables.get("bias"):
+            # A stored bias is the variable itself, as Dense's is.
+            return effective
         return ops.cast(effective, self.compute_dtype)
 
     def _per_unit(self, value):

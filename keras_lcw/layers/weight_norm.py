@@ -58,13 +58,6 @@ class _DataInit:
             preactivation, values, self.activation, self._per_unit
         )
 
-    @property
-    def bias(self):
-        if self.data_init and self.built and self.use_bias:
-            # The stored bias plus the data-dependent offset.
-            return ops.cast(self.effective_bias(), self.compute_dtype)
-        return super().bias
-
     def get_config(self):
         config = super().get_config()
         config["data_init"] = self.data_init
