@@ -67,10 +67,12 @@ class ANAct(keras.layers.Layer):
       Keras has float64: TensorFlow, PyTorch, and JAX with
       `jax_enable_x64`); f and f' are as accurate as the backend computes
       them.
-    - The second moments are taken of `x / c` and `f(x) / c`, with `c` the
-      mean of `|x|` (at least 1), which gives the same ratios without
-      overflow for inputs up to the largest float: `E[x^2]` itself
-      overflows float32 above about 1e19. `f'` is not scaled: the
+    - Where `E[x^2]` or `E[f(x)^2]` overflows (float32 inputs above about
+      1e19), the second moments are taken of `x / c` and `f(x) / c`
+      instead, with `c` the mean of `|x|` (at least 1): the same ratios,
+      without overflow for inputs up to the largest float. With
+      `synchronized=True` they always are, so that every replica runs the
+      same all-reduces. `f'` is not scaled: the
       derivatives of the built-in activations other than "exponential" are
       bounded.
     - Entries that the input's mask marks as padding are left out (as in

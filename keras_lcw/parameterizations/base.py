@@ -151,8 +151,5 @@ class Parameterization:
         keeps Keras's default."""
         return None
 
-    def get_config(self):
-        return {}
-
     def __repr__(self):
         return f"{type(self).__name__}(name={self.name!r})"

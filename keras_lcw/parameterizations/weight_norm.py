@@ -210,9 +210,6 @@ class _Normalized(base.Parameterization):
             )
         return {name: ops.stop_gradient(value) for name, value in updates.items()}
 
-    def get_config(self):
-        return {"data_init": self.data_init}
-
     def __repr__(self):
         data_init = ", data_init=True" if self.data_init else ""
         return f"{type(self).__name__}(name={self.name!r}{data_init})"
