@@ -15,11 +15,7 @@ def _bakes(layer):
 
 def _check_no_hidden_layers(layer):
     """Raises if a layer that bake() copies whole holds keras_lcw layers."""
-    hidden = [
-        inner.name
-        for inner in layer._flatten_layers(include_self=False)
-        if _bakes(inner)
-    ]
+    hidden = cloning.hidden_layers([layer], _bakes)
     if hidden:
         raise ValueError(
             f"bake() cannot reach the keras_lcw layers {hidden} inside "
@@ -47,8 +43,9 @@ def bake(model):
     what the layer computes: every reparameterized layer through its
     parameterization's forward map (`keras_lcw.parameterizations`), and
     `InputMeanNormalization` as a `keras.layers.Normalization`. A layer that
-    cannot be folded exactly raises a ValueError naming itself. A subclassed model or layer inside the model that holds keras_lcw
-    layers raises too: bake() cannot rewrite it.
+    cannot be folded exactly raises a ValueError naming itself. A subclassed
+    model or layer inside the model that holds keras_lcw layers raises too:
+    bake() cannot rewrite it.
 
     Args:
         model: a built Sequential or Functional model. Nested Sequential and

@@ -100,6 +100,18 @@ def rebuild(model, replace):
     return rebuilt
 
 
+def hidden_layers(layers, predicate):
+    """The names of the layers inside `layers` (not the layers themselves)
+    for which `predicate` holds: what `rebuild` copies whole and cannot
+    reach."""
+    return [
+        inner.name
+        for layer in layers
+        for inner in layer._flatten_layers(include_self=False)
+        if predicate(inner)
+    ]
+
+
 def leaf_layers(model):
     """Every layer of `model` that `rebuild` passes to `replace`, in order."""
     for layer in model.layers:

@@ -33,18 +33,6 @@ def _selector(layers, candidates):
     )
 
 
-def _hidden_candidates(model, kinds):
-    """Convertible layers inside layers that convert() copies whole."""
-    hidden = []
-    for layer in cloning.leaf_layers(model):
-        hidden.extend(
-            inner.name
-            for inner in layer._flatten_layers(include_self=False)
-            if type(inner) in kinds
-        )
-    return hidden
-
-
 def convert(model, to="lcw", layers=None):
     """Returns a copy of `model` with Dense and ConvND layers re-parameterized.
 
@@ -122,7 +110,9 @@ def convert(model, to="lcw", layers=None):
     candidates = [
         layer for layer in cloning.leaf_layers(model) if type(layer) in kinds
     ]
-    hidden = _hidden_candidates(model, kinds)
+    hidden = cloning.hidden_layers(
+        cloning.leaf_layers(model), lambda layer: type(layer) in kinds
+    )
     if hidden:
         warnings.warn(
             f"convert() leaves {hidden} unchanged: they are inside subclassed "
