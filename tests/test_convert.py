@@ -261,3 +261,19 @@ def test_convert_to_gmp_refuses_bias_constraint():
     model = _dense_with(np.ones((2, 2), "float32"), np.zeros(2, "float32"), bias_constraint="non_neg", name="d")
     with pytest.raises(ValueError, match="'d' has bias_constraint"):
         keras_lcw.convert(model, to="gmp")
+
+
+def test_dense_layers_inside_subclassed_layers_are_named_in_a_warning():
+    class Block(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = keras.layers.Dense(2, name="inner_dense")
+
+        def call(self, x):
+            return self.dense(x)
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="outer")(Block(name="block")(inputs)))
+    with pytest.warns(UserWarning, match=r"leaves \['inner_dense'\] unchanged: they are inside subclassed"):
+        converted, changed = keras_lcw.convert(model, to="lcw")
+    assert changed == ["outer"]
