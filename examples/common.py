@@ -141,3 +141,40 @@ def add_docs_argument(parser, page):
         "--no-docs", action="store_true",
         help=f"do not write the results table into docs/{page}",
     )
+
+
+def seed_summary(values, succeeded=None):
+    """Mean, standard deviation, median, extremes and count of one method's
+    results over seeds, as a JSON-ready dict.
+
+    `succeeded` is an optional predicate on one result (e.g.
+    `lambda rmse: rmse < 0.7`); with it the dict also holds `successes`,
+    the number of runs for which it is true, and `success_fraction`.
+    """
+    values = np.asarray(values, dtype="float64")
+    summary = {
+        "runs": int(values.size),
+        "mean": float(values.mean()),
+        "std": float(values.std(ddof=1)) if values.size > 1 else 0.0,
+        "median": float(np.median(values)),
+        "min": float(values.min()),
+        "max": float(values.max()),
+        "values": [float(v) for v in values],
+    }
+    if succeeded is not None:
+        successes = sum(bool(succeeded(v)) for v in values)
+        summary["successes"] = successes
+        summary["success_fraction"] = successes / values.size
+    return summary
+
+
+def format_summary(summary, digits=3):
+    """One table cell: `mean ± std (median m, s/n succeed)`; the success
+    count only where the summary has one."""
+    cell = (
+        f"{summary['mean']:.{digits}f} ± {summary['std']:.{digits}f} "
+        f"(median {summary['median']:.{digits}f}"
+    )
+    if "successes" in summary:
+        cell += f", {summary['successes']}/{summary['runs']} succeed"
+    return cell + ")"
