@@ -232,3 +232,34 @@ def test_write_results_creates_no_page(tmp_path):
     with pytest.raises(FileNotFoundError):
         _examples_common().write_results(str(missing), "table", "new")
     assert not missing.exists()
+
+
+def _public_layer_classes():
+    import keras
+
+    import keras_lcw
+
+    return [
+        value
+        for name in sorted(dir(keras_lcw))
+        if isinstance(value := getattr(keras_lcw, name), type)
+        and issubclass(value, keras.layers.Layer)
+    ]
+
+
+@pytest.mark.parametrize("layer_class", _public_layer_classes(), ids=lambda c: c.__name__)
+def test_help_shows_the_layer_documentation_once_without_the_parents(layer_class):
+    """`help(keras_lcw.X)` starts with X's own docstring and does not repeat
+    the docstring of the Keras layer it derives from."""
+    import pydoc
+
+    text = pydoc.render_doc(layer_class, renderer=pydoc.plaintext)
+    own = layer_class.__doc__.strip().splitlines()[0]
+    assert text.count(own) == 1
+    for parent in layer_class.__mro__[1:]:
+        if parent.__module__.startswith("keras.") and parent.__doc__:
+            first = parent.__doc__.strip().splitlines()[0]
+            assert first not in text, (
+                f"help({layer_class.__name__}) repeats the docstring of "
+                f"{parent.__name__}"
+            )

@@ -39,7 +39,7 @@ class TestGmPLayers(LayerContract):
         layer.radius.assign(to_numpy(layer.radius) * np.where(np.arange(layer.radius.shape[0]) % 2, -1.0, 1.0))
         x = spec.inputs()
         unit = to_numpy(layer.unit_kernel()).astype("float64")
-        plain = layer.plain_class.from_config({**layer.get_config(), "activation": None, "use_bias": False})
+        plain = layer._plain_class.from_config({**layer.get_config(), "activation": None, "use_bias": False})
         plain.build(x.shape)
         plain.set_weights([unit])
         z = to_numpy(plain(x)).astype("float64")
@@ -85,7 +85,7 @@ class TestGmPLayers(LayerContract):
                 keras_lcw.bake(model)
             return
         baked = keras_lcw.bake(model)
-        assert type(baked.layers[0]) is model.layers[0].plain_class
+        assert type(baked.layers[0]) is model.layers[0]._plain_class
         np.testing.assert_allclose(to_numpy(baked(x)), to_numpy(model(x)), rtol=1e-5, atol=1e-6)
 
 

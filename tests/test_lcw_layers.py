@@ -40,7 +40,7 @@ class TestLCWLayers(LayerContract):
         layer = spec.make()
         x = spec.inputs()
         y = layer(x)
-        plain = layer.plain_class.from_config(layer.get_config())
+        plain = layer._plain_class.from_config(layer.get_config())
         plain.build(x.shape)
         weights = [to_numpy(layer.kernel)] + ([to_numpy(layer.bias) + 0.3] if layer.use_bias else [])
         if layer.use_bias:

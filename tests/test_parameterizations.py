@@ -90,7 +90,7 @@ def test_bake_and_convert_are_exact_and_inverse(name, kind):
     x = _inputs(kind)
     baked = keras_lcw.bake(model)
     layer = baked.layers[0]
-    assert type(layer) is model.layers[0].plain_class
+    assert type(layer) is model.layers[0]._plain_class
     np.testing.assert_allclose(to_numpy(baked(x)), to_numpy(model(x)), rtol=1e-5, atol=1e-5)
     # The baked kernel is a forward image, so converting it back is exact.
     converted, names = keras_lcw.convert(baked, to=name)

@@ -61,7 +61,7 @@ class TestWeightNormLayers(LayerContract):
         model.compile("adam", "mse", jit_compile="auto")
         model.fit(x, np.ones_like(to_numpy(model(x))), epochs=2, batch_size=2, verbose=0)
         baked = keras_lcw.bake(model)
-        assert type(baked.layers[0]) is spec.cls.plain_class
+        assert type(baked.layers[0]) is spec.cls._plain_class
         np.testing.assert_allclose(to_numpy(baked(x)), to_numpy(model(x)), rtol=1e-5, atol=1e-5)
 
 

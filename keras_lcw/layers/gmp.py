@@ -149,16 +149,16 @@ def _conv_doc(rank):
 @keras.saving.register_keras_serializable(package="keras_lcw")
 class GmPConv1D(_GmPConv, keras.layers.Conv1D):
     __doc__ = _conv_doc(1)
-    plain_class = keras.layers.Conv1D
+    _plain_class = keras.layers.Conv1D
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
 class GmPConv2D(_GmPConv, keras.layers.Conv2D):
     __doc__ = _conv_doc(2)
-    plain_class = keras.layers.Conv2D
+    _plain_class = keras.layers.Conv2D
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
 class GmPConv3D(_GmPConv, keras.layers.Conv3D):
     __doc__ = _conv_doc(3)
-    plain_class = keras.layers.Conv3D
+    _plain_class = keras.layers.Conv3D

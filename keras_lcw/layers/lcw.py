@@ -130,16 +130,16 @@ def _conv_doc(rank):
 @keras.saving.register_keras_serializable(package="keras_lcw")
 class LCWConv1D(_LCWConv, keras.layers.Conv1D):
     __doc__ = _conv_doc(1)
-    plain_class = keras.layers.Conv1D
+    _plain_class = keras.layers.Conv1D
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
 class LCWConv2D(_LCWConv, keras.layers.Conv2D):
     __doc__ = _conv_doc(2)
-    plain_class = keras.layers.Conv2D
+    _plain_class = keras.layers.Conv2D
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
 class LCWConv3D(_LCWConv, keras.layers.Conv3D):
     __doc__ = _conv_doc(3)
-    plain_class = keras.layers.Conv3D
+    _plain_class = keras.layers.Conv3D

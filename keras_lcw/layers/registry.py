@@ -76,7 +76,6 @@ class Reparameterized:
     def __init__(self, layer_class, name):
         self.layer_class = layer_class
         self.name = name
-        self.plain_class = layer_class.plain_class
 
     def __call__(self, *args, **kwargs):
         return self.layer_class(*args, parameterization=self.name, **kwargs)
@@ -105,7 +104,7 @@ class ZeroSumConstrained:
     """
 
     def __init__(self, plain_class):
-        self.plain_class = plain_class
+        self._plain_class = plain_class
 
     def __call__(
         self, *args, kernel_initializer="glorot_uniform", **kwargs
@@ -117,7 +116,7 @@ class ZeroSumConstrained:
                 f"{kwargs['kernel_constraint']!r}."
             )
         kwargs["kernel_constraint"] = LCWConstraint()
-        return self.plain_class(
+        return self._plain_class(
             *args,
             kernel_initializer=LCWInitializer(kernel_initializer),
             **kwargs,
@@ -137,7 +136,7 @@ class ZeroSumConstrained:
         """Returns `(layer, weights)`: a copy of the plain `layer` with the
         LCW constraint and initializer, and its weights by name with the
         kernel projected onto the zero-sum set."""
-        plain.check_layer(layer, self.plain_class, "ZeroSumConstrained.from_plain()")
+        plain.check_layer(layer, self._plain_class, "ZeroSumConstrained.from_plain()")
         config = plain.plain_config(layer)
         if config.get("kernel_constraint") is not None:
             raise ValueError(
@@ -162,7 +161,7 @@ class ZeroSumConstrained:
         weights = {"kernel": ops.convert_to_numpy(LCWConstraint()(layer.kernel))}
         if layer.use_bias:
             weights["bias"] = ops.convert_to_numpy(layer.bias)
-        return self.plain_class.from_config(config), weights
+        return self._plain_class.from_config(config), weights
 
 
 def names():

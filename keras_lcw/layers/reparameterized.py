@@ -128,12 +128,12 @@ def _refuse_arguments(layer_name, kwargs, refused):
 class ReparameterizedKernel:
     """Mixin for subclasses of Dense and ConvND with a parameterized kernel.
 
-    A class sets `plain_class` (the Keras parent) and either a fixed
+    A class sets `_plain_class` (the Keras parent) and either a fixed
     `parameterization_name` (LCWDense, ...) or takes a `parameterization`
     argument (ReparameterizedDense, ...).
     """
 
-    plain_class = None
+    _plain_class = None
     parameterization_name = None
 
     def _parameterized_kwargs(self, parameterization, kwargs):
@@ -344,7 +344,7 @@ class ReparameterizedKernel:
         if reason is not None:
             raise ValueError(
                 f"{type(self).__name__} '{self.name}' cannot be baked into a "
-                f"plain {self.plain_class.__name__}, because {reason}."
+                f"plain {self._plain_class.__name__}, because {reason}."
             )
         kernel, bias = self.parameterization.forward(
             self._parameter_variables, self._kernel_shape
@@ -352,7 +352,7 @@ class ReparameterizedKernel:
         weights = {"kernel": ops.convert_to_numpy(kernel)}
         if bias is not None:
             weights["bias"] = ops.convert_to_numpy(bias)
-        return self.plain_class.from_config(self.plain_config()), weights
+        return self._plain_class.from_config(self.plain_config()), weights
 
     @classmethod
     def default_kernel_initializer(cls, activation):
@@ -387,7 +387,7 @@ class ReparameterizedKernel:
         whose function the parameterization cannot compute, raises.
         """
         action = f"{cls.__name__}.from_plain()"
-        plain.check_layer(layer, cls.plain_class, action)
+        plain.check_layer(layer, cls._plain_class, action)
         name = parameterization or cls.parameterization_name
         target = parameterizations.get(name)
         config = plain.plain_config(layer)
@@ -454,7 +454,7 @@ class ReparameterizedDense(ReparameterizedKernel, keras.layers.Dense):
         example="32",
     )
 
-    plain_class = keras.layers.Dense
+    _plain_class = keras.layers.Dense
 
     def __init__(
         self, units, parameterization=None, kernel_initializer=None, **kwargs
@@ -546,16 +546,16 @@ def _conv_doc(rank):
 @keras.saving.register_keras_serializable(package="keras_lcw")
 class ReparameterizedConv1D(ReparameterizedConv, keras.layers.Conv1D):
     __doc__ = _conv_doc(1)
-    plain_class = keras.layers.Conv1D
+    _plain_class = keras.layers.Conv1D
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
 class ReparameterizedConv2D(ReparameterizedConv, keras.layers.Conv2D):
     __doc__ = _conv_doc(2)
-    plain_class = keras.layers.Conv2D
+    _plain_class = keras.layers.Conv2D
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
 class ReparameterizedConv3D(ReparameterizedConv, keras.layers.Conv3D):
     __doc__ = _conv_doc(3)
-    plain_class = keras.layers.Conv3D
+    _plain_class = keras.layers.Conv3D

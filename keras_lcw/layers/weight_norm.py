@@ -336,37 +336,37 @@ def _centered_conv_doc(rank):
 @keras.saving.register_keras_serializable(package="keras_lcw")
 class WeightNormConv1D(_WeightNormConvND, keras.layers.Conv1D):
     __doc__ = _weight_norm_conv_doc(1)
-    plain_class = keras.layers.Conv1D
+    _plain_class = keras.layers.Conv1D
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
 class WeightNormConv2D(_WeightNormConvND, keras.layers.Conv2D):
     __doc__ = _weight_norm_conv_doc(2)
-    plain_class = keras.layers.Conv2D
+    _plain_class = keras.layers.Conv2D
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
 class WeightNormConv3D(_WeightNormConvND, keras.layers.Conv3D):
     __doc__ = _weight_norm_conv_doc(3)
-    plain_class = keras.layers.Conv3D
+    _plain_class = keras.layers.Conv3D
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
 class CenteredWeightNormConv1D(_CenteredWeightNormConvND, keras.layers.Conv1D):
     __doc__ = _centered_conv_doc(1)
-    plain_class = keras.layers.Conv1D
+    _plain_class = keras.layers.Conv1D
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
 class CenteredWeightNormConv2D(_CenteredWeightNormConvND, keras.layers.Conv2D):
     __doc__ = _centered_conv_doc(2)
-    plain_class = keras.layers.Conv2D
+    _plain_class = keras.layers.Conv2D
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
 class CenteredWeightNormConv3D(_CenteredWeightNormConvND, keras.layers.Conv3D):
     __doc__ = _centered_conv_doc(3)
-    plain_class = keras.layers.Conv3D
+    _plain_class = keras.layers.Conv3D
 
 
 _BY_PLAIN_CLASS = {
