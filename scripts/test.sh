@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up .venv (if needed) and runs the full test suite once per backend.
 # Usage: bash scripts/test.sh [pytest arguments...]
+# Tests run on as many worker processes as there are CPUs (pytest-xdist);
+# pass -n 0 to run them in one process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +19,6 @@ python -m pip install --quiet -c ci/constraints.txt -e ".[test]"
 status=0
 for backend in tensorflow jax torch; do
     echo "=== KERAS_BACKEND=$backend"
-    KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider "$@" || status=1
+    KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider -n auto --dist worksteal "$@" || status=1
 done
 exit $status
