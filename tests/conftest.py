@@ -9,6 +9,9 @@ def pytest_generate_tests(metafunc):
 
 
 def pytest_collection_modifyitems(config, items):
+    # Slow tests first: parallel workers then pick the long ones up early
+    # and finish together instead of waiting on one that started last.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     backend = keras.backend.backend()
     for item in items:
         marker = item.get_closest_marker("backends")

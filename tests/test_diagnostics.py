@@ -60,6 +60,7 @@ def test_model_is_left_untouched():
     model.predict(x[:5], verbose=0)
 
 
+@pytest.mark.slow
 def test_lcw_removes_the_activation_shift_of_deep_sigmoid_stacks():
     x, y = _batch()
     plain = signal_statistics(_mlp(lambda: keras.layers.Dense(32, kernel_initializer=keras_lcw.initializers.scaled_initializer("sigmoid"))), x, y, "sparse_categorical_crossentropy")

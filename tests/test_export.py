@@ -98,6 +98,7 @@ def _run_fresh(tmp_path, load_and_call):
     assert result.returncode == 0, result.stderr[-3000:]
 
 
+@pytest.mark.slow
 @pytest.mark.backends("tensorflow", "jax")
 def test_tf_saved_model_reloads_without_keras_lcw(tmp_path):
     _write_cases(tmp_path, lambda model, path: model.export(path, format="tf_saved_model", verbose=False))

@@ -183,6 +183,7 @@ def test_reparameterized_layers_compute_in_float64():
         np.testing.assert_allclose(y, x @ kernel + to_numpy(layer.bias), **TOLERANCE)
 
 
+@pytest.mark.slow
 @pytest.mark.backends("jax")
 def test_float64_on_jax_with_x64():
     if _has_float64():

@@ -3,6 +3,7 @@ random shapes and values (hypothesis)."""
 
 import keras
 import numpy as np
+import pytest
 from hypothesis import HealthCheck
 from hypothesis import given
 from hypothesis import settings
@@ -41,6 +42,7 @@ def _kernel_shapes(parameterization):
     )
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(data=st.data(), use_bias=st.booleans(), seed=st.integers(0, 2**16))
 def test_every_parameterization_inverts_its_forward_map_and_keeps_its_invariant(data, use_bias, seed):

@@ -116,6 +116,7 @@ class _RecordingHyperModel(keras_tuner.HyperModel):
         return history
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
 def test_search_best_model_equals_trial_checkpoint(tmp_path):
     rng = np.random.default_rng(0)
