@@ -1,5 +1,7 @@
 """ANAct: activations normalized by their forward and backward gains."""
 
+import types
+
 import keras
 from keras import ops
 
@@ -7,6 +9,40 @@ from keras_lcw import validation
 from keras_lcw.numerics import derivatives
 from keras_lcw.numerics import gaussian
 from keras_lcw.numerics import statistics
+
+COMBINATIONS = ("geometric", "arithmetic")
+FORWARD_STATISTICS = ("second_moment", "variance")
+
+# What a config saved before these arguments existed means.
+LEGACY_ARGUMENTS = {
+    "center": False,
+    "combination": "geometric",
+    "forward_statistic": "second_moment",
+    "gain_range": 0.0,
+    "statistics_gradient": False,
+    "max_scale": None,
+}
+
+# The public reading of the paper (see docs/anact.md).
+_PUBLISHED = {
+    "center": True,
+    "combination": "arithmetic",
+    "forward_statistic": "variance",
+    "gain_range": 0.3,
+    "statistics_gradient": True,
+    "momentum": 0.9,
+    "max_scale": None,
+}
+
+PRESETS = types.MappingProxyType(
+    {
+        "keras_lcw": {},
+        "geometric": dict(LEGACY_ARGUMENTS, momentum=0.99),
+        "published": dict(_PUBLISHED),
+        "published_bounded": dict(_PUBLISHED, max_scale=2.0),
+        "static": {"adaptive": False},
+    }
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
@@ -142,6 +178,12 @@ class ANAct(keras.layers.Layer):
         momentum=0.99,
         epsilon=1e-6,
         synchronized=False,
+        center=False,
+        combination="geometric",
+        forward_statistic="second_moment",
+        gain_range=0.0,
+        statistics_gradient=False,
+        max_scale=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -151,7 +193,64 @@ class ANAct(keras.layers.Layer):
         self.momentum = validation.momentum("momentum", momentum)
         self.epsilon = validation.positive_float("epsilon", epsilon)
         self.synchronized = validation.boolean("synchronized", synchronized)
+        self.center = validation.boolean("center", center)
+        self.combination = validation.choice(
+            "combination", combination, COMBINATIONS
+        )
+        self.forward_statistic = validation.choice(
+            "forward_statistic", forward_statistic, FORWARD_STATISTICS
+        )
+        self.gain_range = validation.non_negative_float("gain_range", gain_range)
+        self.statistics_gradient = validation.boolean(
+            "statistics_gradient", statistics_gradient
+        )
+        self.max_scale = validation.optional_float_at_least(
+            "max_scale", max_scale, 1.0
+        )
         self.supports_masking = True
+
+    @classmethod
+    def from_preset(cls, preset, activation="swish", **overrides):
+        """An `ANAct` configured by name, with any argument overridden.
+
+        `ANAct.PRESETS` maps each name to its arguments:
+
+        - "keras_lcw": the default configuration, chosen by measurement
+          (see docs/anact.md).
+        - "geometric": the factor of keras_lcw 0.x before presets, which a
+          saved config without the newer arguments still means: uncentred,
+          geometric, second moment, no gain, no gradient through the
+          statistics, no bound.
+        - "published": the public reading of the paper: centred,
+          arithmetic, variance, a learnable gain in +-0.3, gradient through
+          the statistics, momentum 0.9, no bound.
+        - "published_bounded": "published" with `max_scale=2`.
+        - "static": `adaptive=False`, the factor of a standard normal input.
+
+        Args:
+            preset: one of the names of `ANAct.PRESETS`.
+            activation: as for `ANAct`.
+            **overrides: any other argument of `ANAct`, which replaces the
+                preset's value (e.g. `momentum=0.99`, `name="act"`).
+
+        Returns:
+            A new `ANAct` layer.
+
+        Raises:
+            ValueError: `preset` is not a name of `ANAct.PRESETS`.
+        """
+        validation.choice("preset", preset, tuple(PRESETS))
+        return cls(activation, **{**PRESETS[preset], **overrides})
+
+    @classmethod
+    def from_config(cls, config):
+        # Configs saved before `center`, `combination`, ... existed mean the
+        # factor of that time: fill the missing arguments with its values,
+        # not with today's defaults.
+        config = dict(config)
+        for key, value in LEGACY_ARGUMENTS.items():
+            config.setdefault(key, value)
+        return super().from_config(config)
 
     def build(self, input_shape):
         ndim = len(input_shape)
@@ -172,7 +271,10 @@ class ANAct(keras.layers.Layer):
             self.activation, derivatives.exact_derivative(self.activation)
         )
         self.gaussian_ratios = (forward, backward)
-        self._gaussian_scale = (forward * backward + self.epsilon) ** -0.25
+        self.gaussian_mean = gaussian.first_moment(self.activation)
+        # E[z^2] = Var[z] = 1 for z ~ N(0, 1): rho = E[f(z)^2] for both
+        # forward statistics.
+        self._gaussian_scale = self._combine(forward, backward)
         if self.adaptive:
             self.forward_ratio = self.add_weight(
                 name="forward_ratio",
@@ -188,30 +290,74 @@ class ANAct(keras.layers.Layer):
                 trainable=False,
                 autocast=False,
             )
+            if self.center:
+                self.activation_mean = self.add_weight(
+                    name="activation_mean",
+                    shape=shape,
+                    initializer=keras.initializers.Constant(
+                        self.gaussian_mean
+                    ),
+                    trainable=False,
+                    autocast=False,
+                )
+        if self.gain_range > 0:
+            self.alpha = self.add_weight(
+                name="alpha",
+                shape=shape,
+                initializer="zeros",
+                trainable=True,
+                autocast=False,
+            )
         self.built = True
 
+    def _combine(self, forward_ratio, backward_ratio):
+        """The combined factor of two Python floats (at build time)."""
+        if self.combination == "geometric":
+            return (forward_ratio * backward_ratio + self.epsilon) ** -0.25
+        return (
+            0.5 / (forward_ratio + self.epsilon)
+            + 0.5 / (backward_ratio + self.epsilon)
+        ) ** 0.5
+
     def scale(self, forward_ratio, backward_ratio):
-        """The factor `s = (rho * rho' + epsilon) ** (-1/4)`.
+        """The factor that `combination` makes of the ratios, bounded by
+        `max_scale` times its value for a standard normal input.
 
-        Where `rho * rho'` overflows (both ratios large, as for
-        "exponential" on inputs of size 20 and more), `s` is
-        `rho ** (-1/4) * rho' ** (-1/4)`, to which `epsilon` adds nothing,
-        instead of 0.
+        "geometric": `s = (rho * rho' + epsilon) ** (-1/4)`. Where
+        `rho * rho'` overflows (both ratios large, as for "exponential" on
+        inputs of size 20 and more), `s` is `rho ** (-1/4) * rho' ** (-1/4)`,
+        to which `epsilon` adds nothing, instead of 0.
+
+        "arithmetic": `s = sqrt((1 / (rho + epsilon) + 1 / (rho' + epsilon))
+        / 2)`.
+
+        The learnable gain (`gain_range`) is not part of it.
         """
-        product = forward_ratio * backward_ratio
-        finite = ops.isfinite(product)
-        safe = ops.where(finite, product, ops.ones_like(product))
-        return ops.where(
-            finite,
-            ops.power(safe + self.epsilon, -0.25),
-            ops.power(forward_ratio, -0.25) * ops.power(backward_ratio, -0.25),
-        )
+        if self.combination == "geometric":
+            product = forward_ratio * backward_ratio
+            finite = ops.isfinite(product)
+            safe = ops.where(finite, product, ops.ones_like(product))
+            factor = ops.where(
+                finite,
+                ops.power(safe + self.epsilon, -0.25),
+                ops.power(forward_ratio, -0.25)
+                * ops.power(backward_ratio, -0.25),
+            )
+        else:
+            factor = ops.sqrt(
+                0.5 / (forward_ratio + self.epsilon)
+                + 0.5 / (backward_ratio + self.epsilon)
+            )
+        if self.max_scale is not None:
+            factor = ops.minimum(factor, self.max_scale * self._gaussian_scale)
+        return factor
 
-    def _batch_ratios(self, x, fx, dfx, mask):
-        """The batch's `(rho, rho')` over the reduction axes (across
-        replicas when `synchronized`, unmasked entries only), with no
-        gradient."""
-        x, fx, dfx = (ops.stop_gradient(t) for t in (x, fx, dfx))
+    def _batch_statistics(self, x, fx, dfx, mask):
+        """The batch's `(rho, rho', E[f(x)])` over the reduction axes (across
+        replicas when `synchronized`, unmasked entries only); a gradient
+        flows through them only with `statistics_gradient`."""
+        if not self.statistics_gradient:
+            x, fx, dfx = (ops.stop_gradient(t) for t in (x, fx, dfx))
         if mask is not None:
             mask = statistics.broadcast_mask(mask, x)
 
@@ -220,7 +366,17 @@ class ANAct(keras.layers.Layer):
                 t, self._reduction_axes, mask, self.synchronized
             )
 
+        def broadcast(t):
+            return ops.reshape(t, self._broadcast_shape)
+
         d_moment = mean(ops.square(dfx))
+        f_mean = mean(fx) if self.center else None
+
+        def x_statistic(t):
+            # E[t^2], or E[(t - E[t])^2] for "variance".
+            if self.forward_statistic == "variance":
+                t = t - broadcast(mean(t))
+            return mean(ops.square(t))
 
         def scaled_moments():
             # c >= 1 and |x| / c <= the number of entries averaged, so no
@@ -229,9 +385,9 @@ class ANAct(keras.layers.Layer):
             # underflows, c is 1.
             size = mean(ops.abs(x) * 2.0**-64) * 2.0**64
             c = ops.maximum(size, ops.ones_like(size))
-            c_broadcast = ops.reshape(c, self._broadcast_shape)
+            c_broadcast = broadcast(c)
             return (
-                mean(ops.square(x / c_broadcast)),
+                x_statistic(x / c_broadcast),
                 mean(ops.square(fx / c_broadcast)),
                 ops.square(c),
             )
@@ -243,7 +399,7 @@ class ANAct(keras.layers.Layer):
             # The scaled moments cost five more passes over the batch: they
             # are computed only where the plain ones overflow (|x| above
             # about 1e19).
-            x_moment = mean(ops.square(x))
+            x_moment = x_statistic(x)
             f_moment = mean(ops.square(fx))
             x_moment, f_moment, c_squared = ops.cond(
                 ops.all(ops.isfinite(x_moment)) & ops.all(ops.isfinite(f_moment)),
@@ -252,37 +408,62 @@ class ANAct(keras.layers.Layer):
             )
         # E[f^2] / (E[x^2] + eps), both scaled by 1 / c^2.
         forward = f_moment / (x_moment + self.epsilon / c_squared)
-        return forward, d_moment
+        return forward, d_moment, f_mean
 
     def call(self, inputs, training=None, mask=None):
-        if not self.adaptive:
-            return self.activation(inputs) * self._gaussian_scale
         dtype = statistics.statistics_dtype(inputs.dtype)
         x = ops.cast(inputs, dtype)
-        forward = ops.cast(self.forward_ratio, dtype)
-        backward = ops.cast(self.backward_ratio, dtype)
-        if training and self.trainable:
-            fx, dfx = derivatives.value_and_derivative(self.activation, x)
-            batch_forward, batch_backward = self._batch_ratios(
-                x, fx, dfx, mask
-            )
-            # A batch with non-finite ratios changes nothing (per entry).
-            finite = ops.logical_and(
-                ops.isfinite(batch_forward), ops.isfinite(batch_backward)
-            )
-            for variable, moving, batch in (
-                (self.forward_ratio, forward, batch_forward),
-                (self.backward_ratio, backward, batch_backward),
-            ):
-                moved = self.momentum * moving + (1.0 - self.momentum) * batch
-                variable.assign(
-                    ops.cast(ops.where(finite, moved, moving), variable.dtype)
-                )
-            forward = ops.where(finite, batch_forward, forward)
-            backward = ops.where(finite, batch_backward, backward)
-        else:
+        if not self.adaptive:
             fx = self.activation(x)
-        scale = ops.reshape(self.scale(forward, backward), self._broadcast_shape)
+            if self.center:
+                fx = fx - self.gaussian_mean
+            scale = ops.convert_to_tensor(self._gaussian_scale, dtype)
+        else:
+            forward = ops.cast(self.forward_ratio, dtype)
+            backward = ops.cast(self.backward_ratio, dtype)
+            f_mean = (
+                ops.cast(self.activation_mean, dtype) if self.center else None
+            )
+            if training and self.trainable:
+                fx, dfx = derivatives.value_and_derivative(
+                    self.activation, x, differentiable=self.statistics_gradient
+                )
+                batch_forward, batch_backward, batch_mean = (
+                    self._batch_statistics(x, fx, dfx, mask)
+                )
+                # A batch with non-finite statistics changes nothing (per
+                # entry).
+                finite = ops.logical_and(
+                    ops.isfinite(batch_forward), ops.isfinite(batch_backward)
+                )
+                moving = [
+                    (self.forward_ratio, forward, batch_forward),
+                    (self.backward_ratio, backward, batch_backward),
+                ]
+                if self.center:
+                    finite = ops.logical_and(finite, ops.isfinite(batch_mean))
+                    moving.append((self.activation_mean, f_mean, batch_mean))
+                for variable, old, batch in moving:
+                    moved = self.momentum * old + (1.0 - self.momentum) * (
+                        ops.stop_gradient(batch)
+                    )
+                    variable.assign(
+                        ops.cast(ops.where(finite, moved, old), variable.dtype)
+                    )
+                forward = ops.where(finite, batch_forward, forward)
+                backward = ops.where(finite, batch_backward, backward)
+                if self.center:
+                    f_mean = ops.where(finite, batch_mean, f_mean)
+            else:
+                fx = self.activation(x)
+            if self.center:
+                fx = fx - ops.reshape(f_mean, self._broadcast_shape)
+            scale = ops.reshape(
+                self.scale(forward, backward), self._broadcast_shape
+            )
+        if self.gain_range > 0:
+            gain = self.gain_range * ops.tanh(ops.cast(self.alpha, dtype))
+            scale = scale + ops.reshape(gain, self._broadcast_shape)
         return ops.cast(fx * scale, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
@@ -298,6 +479,15 @@ class ANAct(keras.layers.Layer):
                 "momentum": self.momentum,
                 "epsilon": self.epsilon,
                 "synchronized": self.synchronized,
+                "center": self.center,
+                "combination": self.combination,
+                "forward_statistic": self.forward_statistic,
+                "gain_range": self.gain_range,
+                "statistics_gradient": self.statistics_gradient,
+                "max_scale": self.max_scale,
             }
         )
         return config
+
+
+ANAct.PRESETS = PRESETS
