@@ -85,7 +85,7 @@ CASES = [
     Case("ANAct `center` or `statistics_gradient` given as 0 or 1", "keras_lcw.ANAct(statistics_gradient=1)", ValueError,
          r"`statistics_gradient` must be True or False; received statistics_gradient=1\."),
     Case("an unknown ANAct preset", "keras_lcw.ANAct.from_preset('paper')", ValueError,
-         r"`preset` must be one of 'keras_lcw', 'geometric', 'published', 'published_bounded', 'static'; received preset='paper'\."),
+         r"`preset` must be one of 'keras_lcw', 'published', 'geometric', 'static'; received preset='paper'\."),
     Case("`data_init` given as a string", "keras_lcw.WeightNormDense(4, data_init='yes')", ValueError,
          r"`data_init` must be True or False; received data_init='yes'\."),
     Case("a kernel constraint on a reparameterized layer", "keras_lcw.LCWDense(4, kernel_constraint='non_neg')", ValueError,

@@ -74,7 +74,7 @@ def _reference(x, name, combination="arithmetic", statistic="variance", center=T
 
 
 PUBLISHED = dict(center=True, combination="arithmetic", forward_statistic="variance", gain_range=0.3,
-                 statistics_gradient=True, momentum=0.9)
+                 statistics_gradient=True, momentum=0.9, max_scale=None)
 
 
 @pytest.mark.parametrize("name", ["tanh", "swish", "sigmoid"])
@@ -110,7 +110,7 @@ def test_published_configuration_matches_numpy_in_training_and_inference(name):
 )
 def test_each_argument_alone_matches_numpy(kwargs):
     x = (2.0 * np.random.default_rng(21).normal(size=(24, 5)) + 0.5).astype("float32")
-    layer = keras_lcw.ANAct("swish", **kwargs)
+    layer = keras_lcw.ANAct.from_preset("geometric", "swish", **kwargs)
     expected, _ = _reference(
         x, "swish", kwargs.get("combination", "geometric"), kwargs.get("forward_statistic", "second_moment"),
         kwargs.get("center", False), max_scale=kwargs.get("max_scale"),
@@ -120,7 +120,7 @@ def test_each_argument_alone_matches_numpy(kwargs):
 
 def test_static_layer_centres_with_the_gaussian_mean_and_learns_its_gain():
     x = np.random.default_rng(22).normal(size=(16, 4)).astype("float32")
-    layer = keras_lcw.ANAct("sigmoid", adaptive=False, center=True, gain_range=0.5)
+    layer = keras_lcw.ANAct.from_preset("geometric", "sigmoid", adaptive=False, center=True, gain_range=0.5)
     layer.build(x.shape)
     layer.alpha.assign(np.float32(-0.4))
     forward, backward, mean = _gaussian("sigmoid")
@@ -175,7 +175,7 @@ def test_gradient_through_the_statistics_matches_finite_differences(name, throug
 
     def loss(t):
         with keras.StatelessScope():
-            return ops.sum(layer(t, training=True) * weights.astype("float32"))
+            return ops.sum(layer(t, training=True) * ops.convert_to_tensor(weights.astype("float32")))
 
     got = _gradient(loss, x)
     x64 = x.astype("float64")
@@ -206,7 +206,7 @@ def test_gradient_through_the_statistics_of_a_custom_callable():
 
     def loss(t):
         with keras.StatelessScope():
-            return ops.sum(layer(t, training=True) * weights.astype("float32"))
+            return ops.sum(layer(t, training=True) * ops.convert_to_tensor(weights.astype("float32")))
 
     f = lambda z: z / np.sqrt(1 + z * z)  # noqa: E731
     df = lambda z: (1 + z * z) ** -1.5  # noqa: E731
@@ -257,13 +257,14 @@ def test_the_bound_holds_through_training_on_saturating_inputs():
 
 
 def test_presets_hold_their_arguments_and_take_overrides():
-    assert set(keras_lcw.ANAct.PRESETS) == {"keras_lcw", "geometric", "published", "published_bounded", "static"}
+    assert set(keras_lcw.ANAct.PRESETS) == {"keras_lcw", "geometric", "published", "static"}
     layer = keras_lcw.ANAct.from_preset("published", "gelu", momentum=0.99, name="act")
     config = layer.get_config()
     for key, value in dict(PUBLISHED, momentum=0.99, max_scale=None).items():
         assert config[key] == value, key
     assert config["activation"] == "gelu" and config["name"] == "act"
-    assert keras_lcw.ANAct.from_preset("published_bounded").max_scale == 2.0
+    # The default: the public reading, bounded by the standard-normal factor.
+    assert keras_lcw.ANAct.PRESETS["keras_lcw"] == dict(PUBLISHED, max_scale=1.0)
     assert keras_lcw.ANAct.from_preset("static", "relu").adaptive is False
     # "keras_lcw" is the default configuration.
     default, preset = keras_lcw.ANAct("tanh").get_config(), keras_lcw.ANAct.from_preset("keras_lcw", "tanh").get_config()
@@ -332,7 +333,7 @@ def test_an_unknown_preset_is_refused():
     with pytest.raises(ValueError) as info:
         keras_lcw.ANAct.from_preset("paper")
     assert str(info.value) == (
-        "`preset` must be one of 'keras_lcw', 'geometric', 'published', 'published_bounded', 'static'; "
+        "`preset` must be one of 'keras_lcw', 'published', 'geometric', 'static'; "
         "received preset='paper'."
     )
 

@@ -188,7 +188,7 @@ def test_anact_factor_where_the_product_of_the_ratios_overflows():
     # finite, their product is not in float32; the factor was 0 (and every
     # output 0).
     x = (np.random.default_rng(0).normal(size=(16, 4)) * 10.0**1.25).astype("float32")
-    layer = keras_lcw.ANAct("exponential", momentum=0.0)
+    layer = keras_lcw.ANAct.from_preset("geometric", "exponential", momentum=0.0)
     layer(x, training=True)
     forward, backward = to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)
     assert np.isfinite(forward) and np.isfinite(backward)

@@ -36,10 +36,11 @@ _PUBLISHED = {
 
 PRESETS = types.MappingProxyType(
     {
-        "keras_lcw": {},
-        "geometric": dict(LEGACY_ARGUMENTS, momentum=0.99),
+        # The default: the public reading with the factor bounded by its
+        # standard-normal value (chosen by examples/anact_default.py).
+        "keras_lcw": dict(_PUBLISHED, max_scale=1.0),
         "published": dict(_PUBLISHED),
-        "published_bounded": dict(_PUBLISHED, max_scale=2.0),
+        "geometric": dict(LEGACY_ARGUMENTS, momentum=0.99),
         "static": {"adaptive": False},
     }
 )
@@ -52,44 +53,64 @@ class ANAct(keras.layers.Layer):
     An activation f changes the second moment of the signal that the next
     linear layer sees by the forward ratio `rho = E[f(x)^2] / E[x^2]`, and
     that of the gradient flowing back by the backward ratio
-    `rho' = E[f'(x)^2]`. The normalization property asks for both to be 1 in
-    every layer (Y. Peiwen, H. Liu, C. Zhu, Y. Wang, "ANAct: Adaptive
-    Normalization for Activation Functions", arXiv:2208.13315). This layer
-    computes
+    `rho' = E[f'(x)^2]`. The paper (Y. Peiwen, H. Liu, C. Zhu, Y. Wang,
+    "ANAct: Adaptive Normalization for Activation Functions",
+    arXiv:2208.13315) asks for gradients whose variance stays the same
+    across layers, and for the normalizing factor to follow mini-batch
+    statistics during training rather than only the state at
+    initialization. This layer computes
 
-        y = s * f(x),    s = (rho * rho' + epsilon) ** (-1/4).
+        y = (s + gain_range * tanh(alpha)) * (f(x) - mu),
+        s = min(combine(rho, rho'), max_scale * s0),
 
-    Derivation, for a next layer `z = W y` with fan-in variance 1 / n:
-    forward, `E[z^2] = s^2 E[f(x)^2] = s^2 rho E[x^2]`; backward,
-    `E[(dL/dx)^2] = s^2 E[f'(x)^2] E[(dL/dz)^2] = s^2 rho' E[(dL/dz)^2]`.
-    One factor cannot make both gains 1 unless `rho = rho'`;
-    `s^2 = 1 / sqrt(rho rho')` makes them `sqrt(rho / rho')` and its
-    reciprocal, so neither grows unless the other shrinks by as much, and
-    both are exactly 1 for ReLU-like activations.
+    where each part is an argument:
 
-    The paper states both targets and that they are met with mini-batch
-    statistics, but the parts of it that could be read do not give the
-    factor that combines them, nor whether f is centred; those choices are
-    ours and were measured on a 30-layer MLP of width 256 (LeCun-normal
-    kernels, standard normal inputs, statistics per layer): the geometric
-    balance above beats `s^2 = (1/rho + 1/rho') / 2` on the backward spread
-    for tanh, swish and gelu (3.6 against 3.7, 480 against 660, 91 against
-    110); subtracting the mean of f(x) makes the spreads of ReLU about 60
-    times larger (the mean is signal the next layer passes on) and is not
-    done. Per-channel statistics (`axis=-1`) cut the forward spread of
-    swish from about 50 to 3 but not its backward one; they are an option,
-    not the default, since a dead unit's ratios are 0 and only `epsilon`
-    bounds its factor.
+    - `combination="geometric"`: `s = (rho * rho' + epsilon) ** (-1/4)`,
+      which makes the forward and backward gains `sqrt(rho / rho')` and its
+      reciprocal, so neither grows unless the other shrinks by as much (both
+      are exactly 1 for ReLU-like activations); `"arithmetic"`:
+      `s^2 = (1 / (rho + epsilon) + 1 / (rho' + epsilon)) / 2`.
+    - `forward_statistic="second_moment"`: `rho = E[f(x)^2] / E[x^2]`;
+      `"variance"`: `rho = E[f(x)^2] / Var[x]`.
+    - `center=True`: `mu` is the mean of f(x) (else 0), a batch statistic
+      like the ratios.
+    - `gain_range > 0`: a learnable `alpha` (initialized at 0) moves the
+      factor by at most `gain_range` either way.
+    - `statistics_gradient=True`: in training the gradient flows through the
+      batch's `rho`, `rho'` and `mu` (as through the statistics of
+      `BatchNormalization`); else they are constants.
+    - `max_scale`: `s` is at most `max_scale` times `s0`, its value for a
+      standard normal input; `None` is no bound. Where f saturates (tanh or
+      sigmoid on large inputs) `rho'` goes to 0, and without a bound only
+      `epsilon` stops `s` from growing (to about `epsilon ** -1/4` = 32
+      geometric, `(2 epsilon) ** -1/2` = 707 arithmetic).
 
-    `rho` and `rho'` start at their values for a standard normal input,
+    The defaults are the one public implementation's reading of the paper
+    (centred, arithmetic, variance, gain range 0.3, gradient through the
+    statistics, momentum 0.9) with the factor bounded by its
+    standard-normal value (`max_scale=1`): of the configurations measured
+    on a 30-layer MLP (docs/anact.md), it is the one that trained relu,
+    tanh, sigmoid, swish and gelu all at least about as well as the bare
+    activation. Its gradient through the statistics needs second
+    derivatives of f, which makes a train step slower than with
+    `statistics_gradient=False`.
+
+    `ANAct.PRESETS` names whole configurations (`ANAct.from_preset`):
+    "keras_lcw" (the defaults), "published" (the public reading, unbounded),
+    "geometric" (the default of the releases before presets) and "static"
+    (the fixed factor). docs/anact.md says which part comes from the paper,
+    which from the public reading and which from keras_lcw, and gives the
+    measurement behind the default.
+
+    `rho`, `rho'` and `mu` start at their values for a standard normal input,
     computed by quadrature when the layer is built
     (`keras_lcw.numerics.gaussian`), so an untrained layer is already
     normalized like the fixed constants of normalizer-free networks. In
-    training mode the layer uses the mini-batch's ratios (no gradient flows
-    through them) and moves the non-trainable variables `forward_ratio` and
-    `backward_ratio` toward them:
-    `ratio <- momentum * ratio + (1 - momentum) * batch_ratio`. At inference,
-    or when the layer is frozen, it uses the moving ratios.
+    training mode the layer uses the mini-batch's statistics and moves the
+    non-trainable variables `forward_ratio`, `backward_ratio` and (centred)
+    `activation_mean` toward them:
+    `stat <- momentum * stat + (1 - momentum) * batch_stat`. At inference,
+    or when the layer is frozen, it uses the moving statistics.
 
     `f'` is exact, in `keras.ops`, for every elementwise built-in activation
     (`keras_lcw.numerics.derivatives`); any other callable is taken to be
@@ -114,9 +135,9 @@ class ANAct(keras.layers.Layer):
     - Entries that the input's mask marks as padding are left out (as in
       `keras.layers.BatchNormalization`): a mask of shape
       `(batch, steps)` for inputs of shape `(batch, steps, ...)`.
-    - A batch whose ratios are not finite (a NaN or infinite input, an
+    - A batch whose statistics are not finite (a NaN or infinite input, an
       overflowing activation, or, with a mask, no unmasked entry) leaves
-      the moving ratios as they were, and the layer uses them for that
+      the moving statistics as they were, and the layer uses them for that
       batch; with `axis` set, this holds for each kept entry on its own.
       The check is a `keras.ops.where` on the values, so it holds inside
       compiled train steps.
@@ -124,25 +145,47 @@ class ANAct(keras.layers.Layer):
     Args:
         activation: an elementwise `keras.activations` name or function, or
             a registered elementwise callable. Defaults to "swish".
-        adaptive: if False, the layer has no state and always uses the ratios
-            of a standard normal input: `y = s0 * f(x)` with a fixed `s0`.
-        axis: None for one pair of ratios per layer (the default), or an
+        adaptive: if False, the layer keeps no statistics and always uses
+            those of a standard normal input: `y = s0 * (f(x) - mu0)` with
+            fixed `s0` and `mu0` (plus the learnable gain, if any).
+        axis: None for one set of statistics per layer (the default), or an
             integer or list of distinct integers: the axes that keep their
-            own ratios, as in `keras.layers.BatchNormalization` (e.g. -1 for
-            per-channel statistics).
-        momentum: the moving average's momentum, a number in [0, 1).
-        epsilon: a finite number greater than 0, added to `rho * rho'` and
-            to `E[x^2]`, which keeps `s` finite for units whose output and
+            own statistics (and gain), as in
+            `keras.layers.BatchNormalization` (e.g. -1 for per-channel
+            statistics). With per-channel statistics a dead unit's ratios
+            are 0 and only `epsilon` or `max_scale` bounds its factor.
+        momentum: the moving averages' momentum, a number in [0, 1).
+        epsilon: a finite number greater than 0, added to the ratios'
+            denominators, which keeps `s` finite for units whose output and
             derivative are both zero.
         synchronized: if True, on the TensorFlow backend under a
             `tf.distribute` strategy the batch statistics are all-reduced
-            across replicas, so every replica uses the global batch's ratios
-            (as `keras.layers.BatchNormalization(synchronized=True)`). The
-            default, False, has each replica use its own slice's ratios. On
-            JAX, `keras.distribution` computes global statistics either way;
-            on PyTorch the flag has no effect
+            across replicas, so every replica uses the global batch's
+            statistics (as `keras.layers.BatchNormalization(
+            synchronized=True)`). The default, False, has each replica use
+            its own slice's. On JAX, `keras.distribution` computes global
+            statistics either way; on PyTorch the flag has no effect
             (`keras_lcw.backend_utils.batch_mean`).
+        center: whether f(x) is centred by its (moving or batch) mean.
+        combination: "geometric" or "arithmetic", how `rho` and `rho'` make
+            one factor (above).
+        forward_statistic: "second_moment" or "variance", the input
+            statistic in `rho`'s denominator.
+        gain_range: a number >= 0; with `gain_range > 0` the layer has a
+            trainable `alpha` and adds `gain_range * tanh(alpha)` to the
+            factor; 0 for none.
+        statistics_gradient: whether the gradient flows through the batch
+            statistics in training.
+        max_scale: None, or a number >= 1: the bound on `s` as a multiple
+            of its standard-normal value `s0` (the gain comes on top).
         **kwargs: arguments of `keras.layers.Layer` (name, dtype, ...).
+
+    A config saved before `center`, `combination`, `forward_statistic`,
+    `gain_range`, `statistics_gradient` and `max_scale` existed lacks them;
+    `from_config` then gives them their values of that time (the
+    "geometric" preset: uncentred, geometric, second moment, no gain, no
+    gradient, no bound), not today's defaults, so old files load with
+    their old outputs.
 
     Call arguments:
         inputs: a float tensor of any rank of at least 2.
@@ -168,6 +211,16 @@ class ANAct(keras.layers.Layer):
     >>> for _ in range(30):
     ...     model.add(keras.layers.Dense(256, kernel_initializer="lecun_normal"))
     ...     model.add(keras_lcw.ANAct("swish"))
+
+    The public reading of the paper, and the presets:
+
+    >>> layer = keras_lcw.ANAct.from_preset("published", "tanh")
+    >>> layer.combination, layer.center, layer.gain_range, layer.momentum
+    ('arithmetic', True, 0.3, 0.9)
+    >>> sorted(keras_lcw.ANAct.PRESETS)
+    ['geometric', 'keras_lcw', 'published', 'static']
+    >>> keras_lcw.ANAct("tanh").max_scale
+    1.0
     """
 
     def __init__(
@@ -175,15 +228,15 @@ class ANAct(keras.layers.Layer):
         activation="swish",
         adaptive=True,
         axis=None,
-        momentum=0.99,
+        momentum=0.9,
         epsilon=1e-6,
         synchronized=False,
-        center=False,
-        combination="geometric",
-        forward_statistic="second_moment",
-        gain_range=0.0,
-        statistics_gradient=False,
-        max_scale=None,
+        center=True,
+        combination="arithmetic",
+        forward_statistic="variance",
+        gain_range=0.3,
+        statistics_gradient=True,
+        max_scale=1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -216,16 +269,15 @@ class ANAct(keras.layers.Layer):
         `ANAct.PRESETS` maps each name to its arguments:
 
         - "keras_lcw": the default configuration, chosen by measurement
-          (see docs/anact.md).
-        - "geometric": the factor of keras_lcw 0.x before presets, which a
-          saved config without the newer arguments still means: uncentred,
-          geometric, second moment, no gain, no gradient through the
-          statistics, no bound.
+          (see docs/anact.md): "published" with `max_scale=1`.
         - "published": the public reading of the paper: centred,
           arithmetic, variance, a learnable gain in +-0.3, gradient through
           the statistics, momentum 0.9, no bound.
-        - "published_bounded": "published" with `max_scale=2`.
-        - "static": `adaptive=False`, the factor of a standard normal input.
+        - "geometric": the default of the releases before presets, which a
+          saved config without the newer arguments still means: uncentred,
+          geometric, second moment, no gain, no gradient through the
+          statistics, no bound, momentum 0.99.
+        - "static": `adaptive=False` (with the default's other arguments).
 
         Args:
             preset: one of the names of `ANAct.PRESETS`.
