@@ -145,11 +145,10 @@ def _gradient(fn, x):
         import jax
 
         return np.asarray(jax.grad(fn)(x))
-    import torch
-
-    x = torch.tensor(x, requires_grad=True)
+    # On the layer's device (a GPU where Keras uses one).
+    x = ops.convert_to_tensor(x).detach().requires_grad_(True)
     fn(x).backward()
-    return x.grad.numpy()
+    return x.grad.cpu().numpy()
 
 
 def _finite_difference(fn, x, step=1e-6):
