@@ -359,3 +359,21 @@ def test_files_saved_before_the_new_arguments_load_with_the_old_factor(name):
     config = model.layers[-1].get_config()
     for key, value in anact.LEGACY_ARGUMENTS.items():
         assert config[key] == value, key
+
+
+def test_the_default_leaves_masked_entries_out_of_every_statistic():
+    from tests.test_anact import _padded_batch
+
+    x, mask = _padded_batch(30)
+    layer = keras_lcw.ANAct("tanh", momentum=0.0)
+    layer.build(x.shape)
+    y = to_numpy(layer(x, training=True, mask=mask))
+    # The statistics of the unmasked rows alone, the factor bounded at s0.
+    _, stats = _reference(x[mask], "tanh")
+    expected, _ = _reference(x, "tanh", max_scale=1.0, stats=stats)
+    np.testing.assert_allclose(y, expected, rtol=2e-5, atol=2e-5)
+    got = [to_numpy(v) for v in (layer.forward_ratio, layer.backward_ratio, layer.activation_mean)]
+    np.testing.assert_allclose(got, stats, rtol=1e-5, atol=1e-7)
+    # The padding matters without the mask, so the test above can fail.
+    _, unmasked = _reference(x, "tanh")
+    assert max(abs(a - b) for a, b in zip(unmasked, stats)) > 0.05
