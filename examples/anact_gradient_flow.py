@@ -1,51 +1,69 @@
 """Gradient flow through a deep MLP with and without ANAct, on digits.
 
-A 30-layer MLP of width 64 (LeCun-normal Dense kernels) with swish, tanh,
-keras_lcw.ANAct of each (adaptive), and static ANAct(swish). At
-initialization, on one training batch with training-mode statistics, it
-measures per layer the second moment of the preactivations z and of the
-cross-entropy gradient dL/dz, plots them to OUTPUT/anact_gradient_flow.png
-and prints their spread across layers (max / min). It then trains every
-variant on scikit-learn's bundled digits, prints the accuracies and writes
-the table into docs/anact.md (not with --no-docs).
+A 30-layer MLP of width 64 (LeCun-normal Dense kernels) with swish and
+tanh, bare, with keras_lcw.ANAct of each (the default configuration), and
+with `ANAct.from_preset("published")` of each (the public reading of the
+paper). At initialization, for the first seed, on one training batch with
+training-mode statistics, it measures per layer the second moment of the
+preactivations z and of the cross-entropy gradient dL/dz, plots them to
+OUTPUT/anact_gradient_flow.png and reports their spread across layers
+(max / min). It then trains every variant on scikit-learn's bundled digits
+from each of `--seeds` seeds (the seed sets the data split and the initial
+weights), and reports the final accuracies as mean ± standard deviation
+(median, runs that succeed: validation accuracy above 0.5). It writes
+OUTPUT/anact_gradient_flow.json,
+
+    {"results": {VARIANT: {"val_accuracy": SUMMARY,
+                           "train_accuracy": SUMMARY}},
+     "spread": {VARIANT: {"forward": ..., "backward": ...}}, ...}
+
+with each SUMMARY from `common.seed_summary`, and the table into
+docs/anact.md (not with --no-docs).
 
 The moments come from `keras_lcw.diagnostics.signal_statistics`, with a
 `GradientProbe` on every preactivation.
 
-Usage: KERAS_BACKEND=jax python examples/anact_gradient_flow.py [--epochs 20]
+Usage: KERAS_BACKEND=jax python examples/anact_gradient_flow.py
+    [--seeds 5] [--seed 0] [--epochs 10] [--output outputs] [--no-docs]
 """
 
 import argparse
+import json
+import multiprocessing
 import os
 import time
 
-import keras
-import matplotlib
-import numpy as np
-
-import keras_lcw
-from common import EpochLine
-from common import add_docs_argument
-from common import docs_page
-from common import load_digits
-from common import results_block
-from common import write_results
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-VARIANTS = {
-    "swish": lambda: keras.layers.Activation("swish"),
-    "ANAct(swish)": lambda: keras_lcw.ANAct("swish"),
-    "static ANAct(swish)": lambda: keras_lcw.ANAct("swish", adaptive=False),
-    "tanh": lambda: keras.layers.Activation("tanh"),
-    "ANAct(tanh)": lambda: keras_lcw.ANAct("tanh"),
-}
+VARIANTS = (
+    "swish",
+    "ANAct(swish)",
+    "published ANAct(swish)",
+    "tanh",
+    "ANAct(tanh)",
+    "published ANAct(tanh)",
+)
 
 
-def build(activation, depth, width, seed, probe_batch=None):
+def make_layer(variant):
+    """The activation layer of a variant name."""
+    import keras
+
+    import keras_lcw
+
+    if "(" not in variant:
+        return keras.layers.Activation(variant)
+    activation = variant[variant.index("(") + 1 : -1]
+    if variant.startswith("published "):
+        return keras_lcw.ANAct.from_preset("published", activation)
+    return keras_lcw.ANAct(activation)
+
+
+def build(variant, depth, width, seed, probe_batch=None):
     """The MLP; with `probe_batch`, a keras_lcw.diagnostics.GradientProbe on
     every preactivation (the same initial weights for the same seed)."""
+    import keras
+
+    import keras_lcw
+
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((64,))
     h = inputs
@@ -53,52 +71,157 @@ def build(activation, depth, width, seed, probe_batch=None):
         h = keras.layers.Dense(width, kernel_initializer="lecun_normal")(h)
         if probe_batch is not None:
             h = keras_lcw.diagnostics.GradientProbe(probe_batch)(h)
-        h = activation()(h)
+        h = make_layer(variant)(h)
     outputs = keras.layers.Dense(10, activation="softmax")(h)
     return keras.Model(inputs, outputs)
 
 
-def layer_moments(activation, depth, width, seed, x, y):
-    model = build(activation, depth, width, seed, probe_batch=len(x))
+def layer_moments(variant, depth, width, seed):
+    """Per-layer E[z^2] and E[(dL/dz)^2] at initialization, on 256 training
+    images."""
+    import keras_lcw
+    from common import load_digits
+
+    x_train, _, y_train, _ = load_digits(seed, standardize=True)
+    x, y = x_train[:256], y_train[:256]
+    model = build(variant, depth, width, seed, probe_batch=len(x))
     stats = keras_lcw.diagnostics.signal_statistics(
         model, x, y, "sparse_categorical_crossentropy"
     )
-    return stats["forward_second_moment"], stats["backward_second_moment"]
+    return (
+        [float(v) for v in stats["forward_second_moment"]],
+        [float(v) for v in stats["backward_second_moment"]],
+    )
+
+
+def train(job):
+    """Trains one (variant, seed); returns its final accuracies."""
+    variant, seed, epochs, depth, width, batch_size = job
+    import keras
+
+    from common import load_digits
+
+    # Standardized pixels: the first layer then sees unit second moments.
+    x_train, x_val, y_train, y_val = load_digits(seed, standardize=True)
+    model = build(variant, depth, width, seed)
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    start = time.perf_counter()
+    history = model.fit(
+        x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
+        batch_size=batch_size, verbose=0,
+    )
+    result = {
+        "variant": variant,
+        "seed": seed,
+        "train_accuracy": float(history.history["accuracy"][-1]),
+        "val_accuracy": float(history.history["val_accuracy"][-1]),
+        "seconds": time.perf_counter() - start,
+    }
+    print(
+        f"  {variant:<24} seed {seed}: train {result['train_accuracy']:.3f}  "
+        f"val {result['val_accuracy']:.3f}  ({result['seconds']:.0f} s)",
+        flush=True,
+    )
+    return result
+
+
+def _initialize_worker():
+    # One thread per process: the runs go side by side.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
+
+
+def succeeded(accuracy):
+    return accuracy > 0.5
 
 
 def main():
+    from common import add_docs_argument
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--seeds", type=int, default=5, help="how many seeds")
+    parser.add_argument("--seed", type=int, default=0, help="the first seed")
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--depth", type=int, default=30)
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=1, help="training processes side by side")
     parser.add_argument("--output", default="outputs")
     add_docs_argument(parser, "anact.md")
     args = parser.parse_args()
-    # Standardized pixels: the first layer then sees unit second moments.
-    x_train, x_val, y_train, y_val = load_digits(args.seed, standardize=True)
-    moments, results = {}, {}
-    for name, activation in VARIANTS.items():
-        moments[name] = layer_moments(activation, args.depth, args.width, args.seed, x_train[:256], y_train[:256])
-        model = build(activation, args.depth, args.width, args.seed)
-        model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
-        start = time.perf_counter()
-        history = model.fit(
-            x_train, y_train, validation_data=(x_val, y_val), epochs=args.epochs,
-            batch_size=args.batch_size, verbose=0, callbacks=[EpochLine(name, args.epochs)],
-        )
-        results[name] = (history.history["accuracy"][-1], history.history["val_accuracy"][-1], time.perf_counter() - start)
-    print(f"\nbackend {keras.backend.backend()}, {args.depth} x Dense({args.width}), Adam 1e-3, {args.epochs} epochs")
-    print("spread = max / min across layers at initialization (training-mode statistics)")
-    print(f"{'activation':<20} {'E[z^2] spread':>14} {'E[g^2] spread':>14} {'train acc':>9} {'val acc':>8} {'seconds':>8}")
-    for name, (forward, backward) in moments.items():
-        train, val, seconds = results[name]
-        print(
-            f"{name:<20} {forward.max() / forward.min():>14.3g} {backward.max() / backward.min():>14.3g} "
-            f"{train:>9.3f} {val:>8.3f} {seconds:>8.1f}"
-        )
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    moments = {name: layer_moments(name, args.depth, args.width, seeds[0]) for name in VARIANTS}
+    jobs = [
+        (name, seed, args.epochs, args.depth, args.width, args.batch_size)
+        for name in VARIANTS
+        for seed in seeds
+    ]
+    if args.jobs > 1:
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(args.jobs, initializer=_initialize_worker) as pool:
+            runs = pool.map(train, jobs, chunksize=1)
+    else:
+        runs = [train(job) for job in jobs]
+    report(args, seeds, moments, runs)
+
+
+def report(args, seeds, moments, runs):
+    import keras
+    import matplotlib
+    import numpy as np
+
+    from common import docs_page
+    from common import format_summary
+    from common import results_block
+    from common import seed_summary
+    from common import write_results
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    results, spread = {}, {}
+    for name in VARIANTS:
+        own = [r for r in runs if r["variant"] == name]
+        results[name] = {
+            key: seed_summary([r[key] for r in own], succeeded)
+            for key in ("val_accuracy", "train_accuracy")
+        }
+        forward, backward = (np.array(m) for m in moments[name])
+        spread[name] = {
+            "forward": float(forward.max() / forward.min()),
+            "backward": float(backward.max() / backward.min()),
+        }
     os.makedirs(args.output, exist_ok=True)
+    path = os.path.join(args.output, "anact_gradient_flow.json")
+    with open(path, "w") as f:
+        json.dump(
+            {
+                "backend": keras.backend.backend(),
+                "args": vars(args),
+                "seeds": seeds,
+                "success": "validation accuracy above 0.5",
+                "results": results,
+                "spread": spread,
+                "moments": moments,
+                "runs": runs,
+            },
+            f, indent=1,
+        )
+    print(f"wrote {path}")
+    lines = [
+        "| activation | E[z^2] spread | E[g^2] spread | train acc | val acc |",
+        "|---|---|---|---|---|",
+    ]
+    for name in VARIANTS:
+        lines.append(
+            f"| {name} | {spread[name]['forward']:.3g} | {spread[name]['backward']:.3g} | "
+            f"{format_summary(results[name]['train_accuracy'])} | "
+            f"{format_summary(results[name]['val_accuracy'])} |"
+        )
+    table = "\n".join(lines)
+    print(f"\nbackend {keras.backend.backend()}, {args.depth} x Dense({args.width}), Adam 1e-3, "
+          f"{args.epochs} epochs, seeds {seeds[0]} to {seeds[-1]}")
+    print(table)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     layers = np.arange(1, args.depth + 1)
     for name, (forward, backward) in moments.items():
@@ -108,23 +231,19 @@ def main():
     axes[0].set(xlabel="layer", ylabel="E[z^2]", title="forward: preactivation second moment")
     axes[1].set(xlabel="layer", ylabel="E[(dL/dz)^2]", title="backward: gradient second moment")
     axes[1].legend()
-    path = os.path.join(args.output, "anact_gradient_flow.png")
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    print(f"wrote {path}")
+    png = os.path.join(args.output, "anact_gradient_flow.png")
+    fig.savefig(png, dpi=120, bbox_inches="tight")
+    print(f"wrote {png}")
     if not args.no_docs:
-        lines = [
-            "| activation | E[z^2] spread | E[g^2] spread | train acc | val acc | seconds |",
-            "|---|---|---|---|---|---|",
-        ]
-        for name, (forward, backward) in moments.items():
-            train, val, seconds = results[name]
-            lines.append(
-                f"| {name} | {forward.max() / forward.min():.3g} | {backward.max() / backward.min():.3g} | "
-                f"{train:.3f} | {val:.3f} | {seconds:.1f} |"
-            )
+        note = (
+            f"Spreads (max / min across layers) at initialization, seed {seeds[0]}; "
+            f"accuracies after {args.epochs} epochs over {len(seeds)} seeds: mean ± "
+            f"standard deviation (median, runs that succeed, i.e. reach a "
+            f"validation accuracy above 0.5).\n\n"
+        )
         write_results(
             docs_page("anact.md"), "anact_gradient_flow",
-            results_block("examples/anact_gradient_flow.py", args, "\n".join(lines)),
+            results_block("examples/anact_gradient_flow.py", args, note + table),
         )
 
 

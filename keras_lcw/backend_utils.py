@@ -12,12 +12,14 @@ import keras
 from keras import ops
 
 
-def value_and_elementwise_derivative(fn, x):
+def value_and_elementwise_derivative(fn, x, differentiable=False):
     """Returns `(fn(x), fn'(x))` for an elementwise `fn` and a float tensor `x`.
 
     Because `fn` acts elementwise, the gradient of `sum(fn(x))` with respect to
     `x` is the derivative at every entry. No gradient flows back through the
-    returned derivative.
+    returned derivative, unless `differentiable` is True: then it is a
+    differentiable function of `x` (a second derivative flows back through
+    it, as `ANAct(statistics_gradient=True)` needs).
     """
     backend = keras.backend.backend()
     x = ops.convert_to_tensor(x)
@@ -27,16 +29,30 @@ def value_and_elementwise_derivative(fn, x):
         with tf.GradientTape() as tape:
             tape.watch(x)
             y = fn(x)
-        return y, tf.stop_gradient(tape.gradient(y, x))
+        # Taken outside the inner tape's block, the gradient is recorded by
+        # any enclosing tape, which can then differentiate it.
+        derivative = tape.gradient(y, x)
+        if not differentiable:
+            derivative = tf.stop_gradient(derivative)
+        return y, derivative
     if backend == "jax":
         import jax
 
         y, vjp = jax.vjp(fn, x)
         (derivative,) = vjp(jax.numpy.ones_like(y))
-        return y, jax.lax.stop_gradient(derivative)
+        if not differentiable:
+            derivative = jax.lax.stop_gradient(derivative)
+        return y, derivative
     if backend == "torch":
         import torch
 
+        if differentiable and x.requires_grad:
+            with torch.enable_grad():
+                y = fn(x)
+                (derivative,) = torch.autograd.grad(
+                    y.sum(), x, create_graph=True
+                )
+            return y, derivative
         with torch.enable_grad():
             leaf = x.detach().requires_grad_(True)
             y = fn(leaf)

@@ -29,8 +29,11 @@ __all__ = [
     "axes",
     "axis",
     "boolean",
+    "choice",
     "input_axes",
     "momentum",
+    "non_negative_float",
+    "optional_float_at_least",
     "positive_float",
     "positive_int",
 ]
@@ -192,6 +195,79 @@ def positive_float(name, value):
     ):
         _refuse(name, value, "a finite number greater than 0")
     return float(value)
+
+
+def non_negative_float(name, value):
+    """Returns `value` as a `float` if it is a finite real number >= 0.
+
+    For ranges and sizes where 0 means "none" (`ANAct(gain_range=0)`).
+
+    Args:
+        name: the argument's name, for the message.
+        value: the received value.
+
+    Returns:
+        `float(value)`.
+
+    Raises:
+        ValueError: `value` is not a real number (strings and bools
+            included), is not finite, or is negative.
+    """
+    if (
+        not _is_real(value)
+        or not math.isfinite(float(value))
+        or not float(value) >= 0.0
+    ):
+        _refuse(name, value, "a finite number greater than or equal to 0")
+    return float(value)
+
+
+def optional_float_at_least(name, value, minimum):
+    """Returns `None`, or `value` as a `float` if it is a finite real number
+    at least `minimum`.
+
+    For optional bounds (`ANAct(max_scale=None)` is no bound).
+
+    Args:
+        name: the argument's name, for the message.
+        value: the received value.
+        minimum: the smallest value allowed.
+
+    Returns:
+        `None` or `float(value)`.
+
+    Raises:
+        ValueError: `value` is neither `None` nor a finite real number of at
+            least `minimum` (strings and bools included).
+    """
+    if value is None:
+        return None
+    if (
+        not _is_real(value)
+        or not math.isfinite(float(value))
+        or not float(value) >= minimum
+    ):
+        _refuse(name, value, f"None or a finite number of at least {minimum:g}")
+    return float(value)
+
+
+def choice(name, value, options):
+    """Returns `value` if it is one of the strings `options`.
+
+    Args:
+        name: the argument's name, for the message.
+        value: the received value.
+        options: the allowed strings.
+
+    Returns:
+        `value`, a `str`.
+
+    Raises:
+        ValueError: `value` is not one of `options` (case matters).
+    """
+    if isinstance(value, str) and value in options:
+        return value
+    _refuse(name, value, "one of " + ", ".join(repr(o) for o in options))
 
 
 def input_axes(layer, name, value, input_shape, known_sizes=True):

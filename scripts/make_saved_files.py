@@ -66,6 +66,10 @@ FIXTURES = {
     "centered_weight_norm_conv3d": lambda: _sequential((4, 4, 4, 2), keras_lcw.CenteredWeightNormConv3D(2, 2, use_bias=False)),
     "anact": lambda: _sequential((6,), keras_lcw.ANAct("tanh", momentum=0.9)),
     "anact_static": lambda: _sequential((6,), keras_lcw.ANAct("swish", adaptive=False)),
+    "anact_published": lambda: _sequential((6,), keras_lcw.ANAct.from_preset("published", "swish")),
+    "anact_centred_bounded_per_channel": lambda: _sequential(
+        (4, 3), keras_lcw.ANAct("gelu", axis=-1, center=True, gain_range=0.2, max_scale=1.5, momentum=0.5)
+    ),
     "linked": lambda: _sequential((6,), keras_lcw.Linked("selu")),
     "linked_relu": lambda: _sequential((6,), keras_lcw.LinkedReLU()),
     "linked_selu": lambda: _sequential((6,), keras_lcw.LinkedSELU()),

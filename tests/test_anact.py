@@ -1,3 +1,5 @@
+import functools
+
 import keras
 import numpy as np
 import pytest
@@ -7,6 +9,7 @@ from scipy import special
 
 import keras_lcw
 from keras_lcw import backend_utils
+from keras_lcw.activations import anact
 from keras_lcw.numerics import derivatives
 from tests.harness import LayerContract
 from tests.harness import LayerSpec
@@ -48,12 +51,19 @@ def masked_model(layer, steps, features):
     return keras.Model([x, mask], layer(MaskFrom()([x, mask])))
 
 
+# The configuration of the releases before presets (the default until then):
+# the tests below check that it is unchanged. tests/test_anact_configurations.py
+# tests the others and the default.
+GEOMETRIC = dict(anact.LEGACY_ARGUMENTS, momentum=0.99)
+geometric_anact = functools.partial(keras_lcw.ANAct.from_preset, "geometric")
+
+
 class TestANActContract(LayerContract):
     SPECS = [
-        DenseThenLayerSpec(keras_lcw.ANAct, dict(activation="tanh", momentum=0.9), (5,), trainable=0, non_trainable=2),
-        DenseThenLayerSpec(keras_lcw.ANAct, dict(activation="gelu", axis=-1, epsilon=1e-4), (3, 4), trainable=0, non_trainable=2, id="ANAct-per-channel"),
-        DenseThenLayerSpec(keras_lcw.ANAct, dict(activation="relu", axis=[1, 2], momentum=0.5), (3, 4), trainable=0, non_trainable=2, id="ANAct-two-axes"),
-        DenseThenLayerSpec(keras_lcw.ANAct, dict(activation="mish", adaptive=False), (5,), trainable=0, non_trainable=0, id="ANAct-static"),
+        DenseThenLayerSpec(keras_lcw.ANAct, dict(GEOMETRIC, activation="tanh", momentum=0.9), (5,), trainable=0, non_trainable=2),
+        DenseThenLayerSpec(keras_lcw.ANAct, dict(GEOMETRIC, activation="gelu", axis=-1, epsilon=1e-4), (3, 4), trainable=0, non_trainable=2, id="ANAct-per-channel"),
+        DenseThenLayerSpec(keras_lcw.ANAct, dict(GEOMETRIC, activation="relu", axis=[1, 2], momentum=0.5), (3, 4), trainable=0, non_trainable=2, id="ANAct-two-axes"),
+        DenseThenLayerSpec(keras_lcw.ANAct, dict(GEOMETRIC, activation="mish", adaptive=False), (5,), trainable=0, non_trainable=0, id="ANAct-static"),
     ]
 
 
@@ -124,7 +134,7 @@ def test_gaussian_ratios_and_scale_match_integration(name):
     f, df = REFERENCE[name]
     forward = _normal_expectation(lambda z: f(z) ** 2)
     backward = _normal_expectation(lambda z: df(z) ** 2)
-    layer = keras_lcw.ANAct(name)
+    layer = geometric_anact(name)
     layer.build((None, 3))
     got_forward, got_backward = layer.gaussian_ratios
     assert got_forward == pytest.approx(forward, rel=1e-4)
@@ -168,7 +178,7 @@ def _numpy_anact(x, name, ratios, axis, epsilon=1e-6):
 def test_matches_numpy_reference_in_training_and_inference(name, axis, shape):
     rng = np.random.default_rng(1)
     x = (2.0 * rng.normal(size=shape) + 0.3).astype("float32")
-    layer = keras_lcw.ANAct(name, axis=axis, momentum=0.8)
+    layer = geometric_anact(name, axis=axis, momentum=0.8)
     layer.build(x.shape)
     kept = [] if axis is None else [a % x.ndim for a in ([axis] if isinstance(axis, int) else axis)]
     initial = [to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)]
@@ -191,7 +201,7 @@ def test_moving_ratios_approach_batch_ratios_in_training_and_stay_at_inference()
     x = (3.0 * np.random.default_rng(2).normal(size=(64, 8)) + 1.0).astype("float32")
     _, forward, backward = _numpy_anact(x, "tanh", None, [])
     target = np.array([forward.item(), backward.item()])
-    layer = keras_lcw.ANAct("tanh", momentum=0.5)
+    layer = geometric_anact("tanh", momentum=0.5)
     model = keras.Sequential([keras.Input((8,)), layer])
     model.compile("sgd", "mse", jit_compile="auto")
 
@@ -218,7 +228,7 @@ def test_moving_ratios_approach_batch_ratios_in_training_and_stay_at_inference()
 
 def test_no_gradient_flows_through_the_statistics():
     x = np.random.default_rng(3).normal(size=(32, 4)).astype("float32")
-    layer = keras_lcw.ANAct("swish")
+    layer = geometric_anact("swish")
     layer.build(x.shape)
     f, df = REFERENCE["swish"]
     expected_output, forward, backward = _numpy_anact(x, "swish", None, [])
@@ -231,7 +241,7 @@ def test_no_gradient_flows_through_the_statistics():
 
 
 def test_static_mode_is_batch_independent_and_fixed():
-    layer = keras_lcw.ANAct("gelu", adaptive=False)
+    layer = geometric_anact("gelu", adaptive=False)
     x = np.random.default_rng(4).normal(size=(16, 5)).astype("float32")
     y_train = to_numpy(layer(5 * x, training=True))
     assert layer.weights == []
@@ -248,7 +258,7 @@ def bent_identity(x):
 
 def test_custom_callable_uses_autodiff_and_round_trips(tmp_path):
     x = np.random.default_rng(5).normal(size=(32, 3)).astype("float32")
-    layer = keras_lcw.ANAct(bent_identity, momentum=0.0)
+    layer = geometric_anact(bent_identity, momentum=0.0)
     model = keras.Sequential([keras.Input((3,)), layer])
     y = to_numpy(layer(x, training=True))
     f = lambda z: z + 0.25 * np.sqrt(z * z + 1)  # noqa: E731
@@ -265,7 +275,7 @@ def test_custom_callable_uses_autodiff_and_round_trips(tmp_path):
 
 
 def test_mixed_precision_statistics_in_float32():
-    layer = keras_lcw.ANAct("swish", dtype="mixed_float16")
+    layer = geometric_anact("swish", dtype="mixed_float16")
     # E[x^2] of about 9e4 overflows float16 (largest value 65504): the
     # statistics must be computed in float32.
     x = 300.0 * np.random.default_rng(6).normal(size=(16, 4)).astype("float32")
@@ -321,7 +331,7 @@ def _padded_batch(seed, shape=(3, 6, 4)):
 @pytest.mark.parametrize("axis", [None, -1], ids=["one-pair", "per-channel"])
 def test_masked_entries_are_left_out_of_the_statistics(axis):
     x, mask = _padded_batch(7)
-    layer = keras_lcw.ANAct("tanh", axis=axis, momentum=0.5)
+    layer = geometric_anact("tanh", axis=axis, momentum=0.5)
     layer.build(x.shape)
     initial = [to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)]
     y = to_numpy(layer(x, training=True, mask=mask))
@@ -343,7 +353,7 @@ def test_masked_entries_are_left_out_of_the_statistics(axis):
 
 def test_mask_is_used_in_a_compiled_fit_step_and_passed_on():
     x, mask = _padded_batch(8)
-    layer = keras_lcw.ANAct("swish", momentum=0.0)
+    layer = geometric_anact("swish", momentum=0.0)
     model = masked_model(layer, *x.shape[1:])
     model.compile("sgd", "mse", jit_compile="auto")
     model.fit([x, mask], np.zeros_like(x), batch_size=len(x), epochs=1, verbose=0)
@@ -359,7 +369,7 @@ def test_mask_is_used_in_a_compiled_fit_step_and_passed_on():
 
 def test_a_fully_masked_batch_changes_nothing():
     x, _ = _padded_batch(9)
-    layer = keras_lcw.ANAct("gelu", momentum=0.5)
+    layer = geometric_anact("gelu", momentum=0.5)
     layer.build(x.shape)
     before = [to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)]
     y = to_numpy(layer(x, training=True, mask=np.zeros(x.shape[:2], bool)))
@@ -374,7 +384,7 @@ def test_a_non_finite_batch_leaves_the_moving_ratios_as_they_were(bad):
     x = rng.normal(size=(16, 3)).astype("float32")
     poisoned = x.copy()
     poisoned[5, 0] = bad
-    layer = keras_lcw.ANAct("swish", axis=-1, momentum=0.5)
+    layer = geometric_anact("swish", axis=-1, momentum=0.5)
     layer.build(x.shape)
     before = [to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)]
     y = to_numpy(layer(poisoned, training=True))
@@ -397,7 +407,7 @@ def test_a_nan_batch_in_a_compiled_fit_does_not_poison_the_state():
     x = rng.normal(size=(32, 4)).astype("float32")
     poisoned = x.copy()
     poisoned[3, 2] = np.nan
-    layer = keras_lcw.ANAct("tanh", momentum=0.5)
+    layer = geometric_anact("tanh", momentum=0.5)
     model = keras.Sequential([keras.Input((4,)), layer])
     model.compile("sgd", "mse", jit_compile="auto")
     before = [to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)]
@@ -417,7 +427,7 @@ def test_huge_inputs_give_finite_exact_ratios(name, magnitude):
     # E[x^2] of these overflows float32; the ratios do not. (Bounded
     # activations such as tanh have ratios below the float32 range here.)
     x = (np.random.default_rng(12).uniform(-1.5, 1.5, size=(64, 8)) * magnitude).astype("float32")
-    layer = keras_lcw.ANAct(name, axis=-1, momentum=0.0)
+    layer = geometric_anact(name, axis=-1, momentum=0.0)
     layer.build(x.shape)
     y = to_numpy(layer(x, training=True))
     assert np.all(np.isfinite(y))

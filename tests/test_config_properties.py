@@ -84,7 +84,13 @@ STRATEGIES = {
         dict(axis=AXIS, momentum=MOMENTUM, moving_mean_initializer=st.sampled_from(["zeros", "ones"]), synchronized=st.booleans())
     ),
     "ANAct": st.fixed_dictionaries(
-        dict(activation=ELEMENTWISE, adaptive=st.booleans(), axis=AXES, momentum=MOMENTUM, epsilon=EPSILON, synchronized=st.booleans())
+        dict(
+            activation=ELEMENTWISE, adaptive=st.booleans(), axis=AXES, momentum=MOMENTUM, epsilon=EPSILON,
+            synchronized=st.booleans(), center=st.booleans(), combination=st.sampled_from(["geometric", "arithmetic"]),
+            forward_statistic=st.sampled_from(["second_moment", "variance"]),
+            gain_range=st.floats(0.0, 1.0), statistics_gradient=st.booleans(),
+            max_scale=st.one_of(st.none(), st.floats(1.0, 100.0)),
+        )
     ),
     "Linked": st.fixed_dictionaries(dict(activation=ELEMENTWISE, axis=AXIS)),
     "LinkedPReLU": st.fixed_dictionaries(
@@ -107,7 +113,8 @@ for _name in ("LinkedReLU", "LinkedSELU", "LinkedSwish", "LinkedGELU"):
 
 SCALAR_ARGUMENTS = {
     "units", "filters", "use_bias", "padding", "parameterization", "data_init",
-    "momentum", "epsilon", "adaptive", "synchronized",
+    "momentum", "epsilon", "adaptive", "synchronized", "center", "combination",
+    "forward_statistic", "gain_range", "statistics_gradient", "max_scale",
 }
 
 
@@ -156,12 +163,15 @@ def test_config_round_trips(name, data):
 
 @pytest.mark.parametrize("activation", derivatives.BUILT_IN_NAMES)
 @SETTINGS
-@given(log_scale=st.floats(-6.0, 30.0), seed=st.integers(0, 2**16), per_channel=st.booleans())
-def test_adaptive_anact_factor_is_finite_and_positive(activation, log_scale, seed, per_channel):
+@given(
+    log_scale=st.floats(-6.0, 30.0), seed=st.integers(0, 2**16), per_channel=st.booleans(),
+    preset=st.sampled_from(sorted(set(keras_lcw.ANAct.PRESETS) - {"static"})),
+)
+def test_adaptive_anact_factor_is_finite_and_positive(activation, log_scale, seed, per_channel, preset):
     x = (np.random.default_rng(seed).normal(size=(16, 4)) * 10.0**log_scale).astype("float32")
     # momentum=0: after one training call, the moving ratios are the batch's
     # where those are finite (else they are kept), i.e. those the call used.
-    layer = keras_lcw.ANAct(activation, momentum=0.0, axis=-1 if per_channel else None)
+    layer = keras_lcw.ANAct.from_preset(preset, activation, momentum=0.0, axis=-1 if per_channel else None)
     y = to_numpy(layer(x, training=True))
     forward, backward = to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)
     assert np.all(np.isfinite(forward)) and np.all(forward >= 0), forward
@@ -178,7 +188,7 @@ def test_anact_factor_where_the_product_of_the_ratios_overflows():
     # finite, their product is not in float32; the factor was 0 (and every
     # output 0).
     x = (np.random.default_rng(0).normal(size=(16, 4)) * 10.0**1.25).astype("float32")
-    layer = keras_lcw.ANAct("exponential", momentum=0.0)
+    layer = keras_lcw.ANAct.from_preset("geometric", "exponential", momentum=0.0)
     layer(x, training=True)
     forward, backward = to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)
     assert np.isfinite(forward) and np.isfinite(backward)

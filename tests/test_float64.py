@@ -60,7 +60,7 @@ def _inputs(shape, seed, offset=0.0, float32_values=False):
 )
 def test_anact_float64_matches_a_float64_reference(name, axis, shape):
     x = _inputs(shape, 0)
-    layer = keras_lcw.ANAct(name, axis=axis, momentum=0.75, dtype="float64")
+    layer = keras_lcw.ANAct.from_preset("geometric", name, axis=axis, momentum=0.75, dtype="float64")
     layer.build(x.shape)
     assert layer.forward_ratio.dtype == "float64"
     initial = [to_numpy(layer.forward_ratio), to_numpy(layer.backward_ratio)]
@@ -85,12 +85,12 @@ def test_anact_float64_matches_a_float64_reference(name, axis, shape):
 def test_anact_float64_with_a_mask_and_in_a_compiled_fit_step():
     x = _inputs((4, 5, 3), 1, float32_values=True)
     mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0], [1, 1, 0, 0, 0]], bool)
-    layer = keras_lcw.ANAct("swish", momentum=0.0, dtype="float64")
+    layer = keras_lcw.ANAct.from_preset("geometric", "swish", momentum=0.0, dtype="float64")
     y = layer(x, training=True, mask=mask)
     expected, forward, backward = _numpy_anact(x[mask], "swish", None, [])
     scale = (forward.item() * backward.item() + 1e-6) ** -0.25
     np.testing.assert_allclose(to_numpy(y), scale * REFERENCE["swish"][0](x), **TOLERANCE)
-    fresh = keras_lcw.ANAct("swish", momentum=0.0, dtype="float64")
+    fresh = keras_lcw.ANAct.from_preset("geometric", "swish", momentum=0.0, dtype="float64")
     model = keras.Sequential([keras.Input((5, 3), dtype="float64"), fresh])
     model.compile("sgd", "mse", jit_compile="auto")
     model.fit(x, np.zeros_like(x), batch_size=4, epochs=1, verbose=0)
@@ -102,7 +102,7 @@ def test_anact_float64_with_a_mask_and_in_a_compiled_fit_step():
 @needs_float64
 def test_static_anact_float64():
     x = _inputs((8, 3), 2)
-    layer = keras_lcw.ANAct("swish", adaptive=False, dtype="float64")
+    layer = keras_lcw.ANAct.from_preset("geometric", "swish", adaptive=False, dtype="float64")
     y = layer(x)
     forward, backward = layer.gaussian_ratios
     expected = (forward * backward + 1e-6) ** -0.25 * REFERENCE["swish"][0](x)

@@ -209,3 +209,34 @@ def test_prelu_shared_axes_are_checked_against_the_input_at_build():
     layer.build((None, 3, 4))
     assert tuple(layer.positive_alpha.shape) == (1, 4)
 
+
+
+@pytest.mark.parametrize("value", [0, 0.0, 0.3, np.float32(2.5), 7])
+def test_non_negative_float_accepts_finite_numbers_from_zero(value):
+    got = validation.non_negative_float("gain_range", value)
+    assert got == float(value) and type(got) is float
+
+
+@pytest.mark.parametrize("value", [-0.1, float("inf"), float("nan"), True, "0.3", None])
+def test_non_negative_float_refuses_everything_else(value):
+    with pytest.raises(ValueError, match=_message("gain_range", value, "a finite number greater than or equal to 0")):
+        validation.non_negative_float("gain_range", value)
+
+
+@pytest.mark.parametrize("value, expected", [(None, None), (1, 1.0), (2.5, 2.5), (np.float64(3.0), 3.0)])
+def test_optional_float_at_least_accepts_none_and_numbers_from_the_minimum(value, expected):
+    got = validation.optional_float_at_least("max_scale", value, 1.0)
+    assert got == expected and type(got) is type(expected)
+
+
+@pytest.mark.parametrize("value", [0.99, 0, -1, float("inf"), float("nan"), True, "2"])
+def test_optional_float_at_least_refuses_everything_else(value):
+    with pytest.raises(ValueError, match=_message("max_scale", value, "None or a finite number of at least 1")):
+        validation.optional_float_at_least("max_scale", value, 1.0)
+
+
+def test_choice_accepts_only_the_options():
+    assert validation.choice("combination", "arithmetic", ("geometric", "arithmetic")) == "arithmetic"
+    for value in ("Arithmetic", "", None, 1, ["geometric"]):
+        with pytest.raises(ValueError, match=_message("combination", value, "one of 'geometric', 'arithmetic'")):
+            validation.choice("combination", value, ("geometric", "arithmetic"))

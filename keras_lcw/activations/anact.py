@@ -1,5 +1,7 @@
 """ANAct: activations normalized by their forward and backward gains."""
 
+import types
+
 import keras
 from keras import ops
 
@@ -7,6 +9,41 @@ from keras_lcw import validation
 from keras_lcw.numerics import derivatives
 from keras_lcw.numerics import gaussian
 from keras_lcw.numerics import statistics
+
+COMBINATIONS = ("geometric", "arithmetic")
+FORWARD_STATISTICS = ("second_moment", "variance")
+
+# What a config saved before these arguments existed means.
+LEGACY_ARGUMENTS = {
+    "center": False,
+    "combination": "geometric",
+    "forward_statistic": "second_moment",
+    "gain_range": 0.0,
+    "statistics_gradient": False,
+    "max_scale": None,
+}
+
+# The public reading of the paper (see docs/anact.md).
+_PUBLISHED = {
+    "center": True,
+    "combination": "arithmetic",
+    "forward_statistic": "variance",
+    "gain_range": 0.3,
+    "statistics_gradient": True,
+    "momentum": 0.9,
+    "max_scale": None,
+}
+
+PRESETS = types.MappingProxyType(
+    {
+        # The default: the public reading with the factor bounded by its
+        # standard-normal value (chosen by examples/anact_default.py).
+        "keras_lcw": dict(_PUBLISHED, max_scale=1.0),
+        "published": dict(_PUBLISHED),
+        "geometric": dict(LEGACY_ARGUMENTS, momentum=0.99),
+        "static": {"adaptive": False},
+    }
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
@@ -16,44 +53,64 @@ class ANAct(keras.layers.Layer):
     An activation f changes the second moment of the signal that the next
     linear layer sees by the forward ratio `rho = E[f(x)^2] / E[x^2]`, and
     that of the gradient flowing back by the backward ratio
-    `rho' = E[f'(x)^2]`. The normalization property asks for both to be 1 in
-    every layer (Y. Peiwen, H. Liu, C. Zhu, Y. Wang, "ANAct: Adaptive
-    Normalization for Activation Functions", arXiv:2208.13315). This layer
-    computes
+    `rho' = E[f'(x)^2]`. The paper (Y. Peiwen, H. Liu, C. Zhu, Y. Wang,
+    "ANAct: Adaptive Normalization for Activation Functions",
+    arXiv:2208.13315) asks for gradients whose variance stays the same
+    across layers, and for the normalizing factor to follow mini-batch
+    statistics during training rather than only the state at
+    initialization. This layer computes
 
-        y = s * f(x),    s = (rho * rho' + epsilon) ** (-1/4).
+        y = (s + gain_range * tanh(alpha)) * (f(x) - mu),
+        s = min(combine(rho, rho'), max_scale * s0),
 
-    Derivation, for a next layer `z = W y` with fan-in variance 1 / n:
-    forward, `E[z^2] = s^2 E[f(x)^2] = s^2 rho E[x^2]`; backward,
-    `E[(dL/dx)^2] = s^2 E[f'(x)^2] E[(dL/dz)^2] = s^2 rho' E[(dL/dz)^2]`.
-    One factor cannot make both gains 1 unless `rho = rho'`;
-    `s^2 = 1 / sqrt(rho rho')` makes them `sqrt(rho / rho')` and its
-    reciprocal, so neither grows unless the other shrinks by as much, and
-    both are exactly 1 for ReLU-like activations.
+    where each part is an argument:
 
-    The paper states both targets and that they are met with mini-batch
-    statistics, but the parts of it that could be read do not give the
-    factor that combines them, nor whether f is centred; those choices are
-    ours and were measured on a 30-layer MLP of width 256 (LeCun-normal
-    kernels, standard normal inputs, statistics per layer): the geometric
-    balance above beats `s^2 = (1/rho + 1/rho') / 2` on the backward spread
-    for tanh, swish and gelu (3.6 against 3.7, 480 against 660, 91 against
-    110); subtracting the mean of f(x) makes the spreads of ReLU about 60
-    times larger (the mean is signal the next layer passes on) and is not
-    done. Per-channel statistics (`axis=-1`) cut the forward spread of
-    swish from about 50 to 3 but not its backward one; they are an option,
-    not the default, since a dead unit's ratios are 0 and only `epsilon`
-    bounds its factor.
+    - `combination="geometric"`: `s = (rho * rho' + epsilon) ** (-1/4)`,
+      which makes the forward and backward gains `sqrt(rho / rho')` and its
+      reciprocal, so neither grows unless the other shrinks by as much (both
+      are exactly 1 for ReLU-like activations); `"arithmetic"`:
+      `s^2 = (1 / (rho + epsilon) + 1 / (rho' + epsilon)) / 2`.
+    - `forward_statistic="second_moment"`: `rho = E[f(x)^2] / E[x^2]`;
+      `"variance"`: `rho = E[f(x)^2] / Var[x]`.
+    - `center=True`: `mu` is the mean of f(x) (else 0), a batch statistic
+      like the ratios.
+    - `gain_range > 0`: a learnable `alpha` (initialized at 0) moves the
+      factor by at most `gain_range` either way.
+    - `statistics_gradient=True`: in training the gradient flows through the
+      batch's `rho`, `rho'` and `mu` (as through the statistics of
+      `BatchNormalization`); else they are constants.
+    - `max_scale`: `s` is at most `max_scale` times `s0`, its value for a
+      standard normal input; `None` is no bound. Where f saturates (tanh or
+      sigmoid on large inputs) `rho'` goes to 0, and without a bound only
+      `epsilon` stops `s` from growing (to about `epsilon ** -1/4` = 32
+      geometric, `(2 epsilon) ** -1/2` = 707 arithmetic).
 
-    `rho` and `rho'` start at their values for a standard normal input,
+    The defaults are the one public implementation's reading of the paper
+    (centred, arithmetic, variance, gain range 0.3, gradient through the
+    statistics, momentum 0.9) with the factor bounded by its
+    standard-normal value (`max_scale=1`): of the configurations measured
+    on a 30-layer MLP (docs/anact.md), it is the one that trained relu,
+    tanh, sigmoid, swish and gelu all at least about as well as the bare
+    activation. Its gradient through the statistics needs second
+    derivatives of f, which makes a train step slower than with
+    `statistics_gradient=False`.
+
+    `ANAct.PRESETS` names whole configurations (`ANAct.from_preset`):
+    "keras_lcw" (the defaults), "published" (the public reading, unbounded),
+    "geometric" (the default of the releases before presets) and "static"
+    (the fixed factor). docs/anact.md says which part comes from the paper,
+    which from the public reading and which from keras_lcw, and gives the
+    measurement behind the default.
+
+    `rho`, `rho'` and `mu` start at their values for a standard normal input,
     computed by quadrature when the layer is built
     (`keras_lcw.numerics.gaussian`), so an untrained layer is already
     normalized like the fixed constants of normalizer-free networks. In
-    training mode the layer uses the mini-batch's ratios (no gradient flows
-    through them) and moves the non-trainable variables `forward_ratio` and
-    `backward_ratio` toward them:
-    `ratio <- momentum * ratio + (1 - momentum) * batch_ratio`. At inference,
-    or when the layer is frozen, it uses the moving ratios.
+    training mode the layer uses the mini-batch's statistics and moves the
+    non-trainable variables `forward_ratio`, `backward_ratio` and (centred)
+    `activation_mean` toward them:
+    `stat <- momentum * stat + (1 - momentum) * batch_stat`. At inference,
+    or when the layer is frozen, it uses the moving statistics.
 
     `f'` is exact, in `keras.ops`, for every elementwise built-in activation
     (`keras_lcw.numerics.derivatives`); any other callable is taken to be
@@ -78,9 +135,9 @@ class ANAct(keras.layers.Layer):
     - Entries that the input's mask marks as padding are left out (as in
       `keras.layers.BatchNormalization`): a mask of shape
       `(batch, steps)` for inputs of shape `(batch, steps, ...)`.
-    - A batch whose ratios are not finite (a NaN or infinite input, an
+    - A batch whose statistics are not finite (a NaN or infinite input, an
       overflowing activation, or, with a mask, no unmasked entry) leaves
-      the moving ratios as they were, and the layer uses them for that
+      the moving statistics as they were, and the layer uses them for that
       batch; with `axis` set, this holds for each kept entry on its own.
       The check is a `keras.ops.where` on the values, so it holds inside
       compiled train steps.
@@ -88,25 +145,47 @@ class ANAct(keras.layers.Layer):
     Args:
         activation: an elementwise `keras.activations` name or function, or
             a registered elementwise callable. Defaults to "swish".
-        adaptive: if False, the layer has no state and always uses the ratios
-            of a standard normal input: `y = s0 * f(x)` with a fixed `s0`.
-        axis: None for one pair of ratios per layer (the default), or an
+        adaptive: if False, the layer keeps no statistics and always uses
+            those of a standard normal input: `y = s0 * (f(x) - mu0)` with
+            fixed `s0` and `mu0` (plus the learnable gain, if any).
+        axis: None for one set of statistics per layer (the default), or an
             integer or list of distinct integers: the axes that keep their
-            own ratios, as in `keras.layers.BatchNormalization` (e.g. -1 for
-            per-channel statistics).
-        momentum: the moving average's momentum, a number in [0, 1).
-        epsilon: a finite number greater than 0, added to `rho * rho'` and
-            to `E[x^2]`, which keeps `s` finite for units whose output and
+            own statistics (and gain), as in
+            `keras.layers.BatchNormalization` (e.g. -1 for per-channel
+            statistics). With per-channel statistics a dead unit's ratios
+            are 0 and only `epsilon` or `max_scale` bounds its factor.
+        momentum: the moving averages' momentum, a number in [0, 1).
+        epsilon: a finite number greater than 0, added to the ratios'
+            denominators, which keeps `s` finite for units whose output and
             derivative are both zero.
         synchronized: if True, on the TensorFlow backend under a
             `tf.distribute` strategy the batch statistics are all-reduced
-            across replicas, so every replica uses the global batch's ratios
-            (as `keras.layers.BatchNormalization(synchronized=True)`). The
-            default, False, has each replica use its own slice's ratios. On
-            JAX, `keras.distribution` computes global statistics either way;
-            on PyTorch the flag has no effect
+            across replicas, so every replica uses the global batch's
+            statistics (as `keras.layers.BatchNormalization(
+            synchronized=True)`). The default, False, has each replica use
+            its own slice's. On JAX, `keras.distribution` computes global
+            statistics either way; on PyTorch the flag has no effect
             (`keras_lcw.backend_utils.batch_mean`).
+        center: whether f(x) is centred by its (moving or batch) mean.
+        combination: "geometric" or "arithmetic", how `rho` and `rho'` make
+            one factor (above).
+        forward_statistic: "second_moment" or "variance", the input
+            statistic in `rho`'s denominator.
+        gain_range: a number >= 0; with `gain_range > 0` the layer has a
+            trainable `alpha` and adds `gain_range * tanh(alpha)` to the
+            factor; 0 for none.
+        statistics_gradient: whether the gradient flows through the batch
+            statistics in training.
+        max_scale: None, or a number >= 1: the bound on `s` as a multiple
+            of its standard-normal value `s0` (the gain comes on top).
         **kwargs: arguments of `keras.layers.Layer` (name, dtype, ...).
+
+    A config saved before `center`, `combination`, `forward_statistic`,
+    `gain_range`, `statistics_gradient` and `max_scale` existed lacks them;
+    `from_config` then gives them their values of that time (the
+    "geometric" preset: uncentred, geometric, second moment, no gain, no
+    gradient, no bound), not today's defaults, so old files load with
+    their old outputs.
 
     Call arguments:
         inputs: a float tensor of any rank of at least 2.
@@ -132,6 +211,16 @@ class ANAct(keras.layers.Layer):
     >>> for _ in range(30):
     ...     model.add(keras.layers.Dense(256, kernel_initializer="lecun_normal"))
     ...     model.add(keras_lcw.ANAct("swish"))
+
+    The public reading of the paper, and the presets:
+
+    >>> layer = keras_lcw.ANAct.from_preset("published", "tanh")
+    >>> layer.combination, layer.center, layer.gain_range, layer.momentum
+    ('arithmetic', True, 0.3, 0.9)
+    >>> sorted(keras_lcw.ANAct.PRESETS)
+    ['geometric', 'keras_lcw', 'published', 'static']
+    >>> keras_lcw.ANAct("tanh").max_scale
+    1.0
     """
 
     def __init__(
@@ -139,9 +228,15 @@ class ANAct(keras.layers.Layer):
         activation="swish",
         adaptive=True,
         axis=None,
-        momentum=0.99,
+        momentum=0.9,
         epsilon=1e-6,
         synchronized=False,
+        center=True,
+        combination="arithmetic",
+        forward_statistic="variance",
+        gain_range=0.3,
+        statistics_gradient=True,
+        max_scale=1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -151,7 +246,63 @@ class ANAct(keras.layers.Layer):
         self.momentum = validation.momentum("momentum", momentum)
         self.epsilon = validation.positive_float("epsilon", epsilon)
         self.synchronized = validation.boolean("synchronized", synchronized)
+        self.center = validation.boolean("center", center)
+        self.combination = validation.choice(
+            "combination", combination, COMBINATIONS
+        )
+        self.forward_statistic = validation.choice(
+            "forward_statistic", forward_statistic, FORWARD_STATISTICS
+        )
+        self.gain_range = validation.non_negative_float("gain_range", gain_range)
+        self.statistics_gradient = validation.boolean(
+            "statistics_gradient", statistics_gradient
+        )
+        self.max_scale = validation.optional_float_at_least(
+            "max_scale", max_scale, 1.0
+        )
         self.supports_masking = True
+
+    @classmethod
+    def from_preset(cls, preset, activation="swish", **overrides):
+        """An `ANAct` configured by name, with any argument overridden.
+
+        `ANAct.PRESETS` maps each name to its arguments:
+
+        - "keras_lcw": the default configuration, chosen by measurement
+          (see docs/anact.md): "published" with `max_scale=1`.
+        - "published": the public reading of the paper: centred,
+          arithmetic, variance, a learnable gain in +-0.3, gradient through
+          the statistics, momentum 0.9, no bound.
+        - "geometric": the default of the releases before presets, which a
+          saved config without the newer arguments still means: uncentred,
+          geometric, second moment, no gain, no gradient through the
+          statistics, no bound, momentum 0.99.
+        - "static": `adaptive=False` (with the default's other arguments).
+
+        Args:
+            preset: one of the names of `ANAct.PRESETS`.
+            activation: as for `ANAct`.
+            **overrides: any other argument of `ANAct`, which replaces the
+                preset's value (e.g. `momentum=0.99`, `name="act"`).
+
+        Returns:
+            A new `ANAct` layer.
+
+        Raises:
+            ValueError: `preset` is not a name of `ANAct.PRESETS`.
+        """
+        validation.choice("preset", preset, tuple(PRESETS))
+        return cls(activation, **{**PRESETS[preset], **overrides})
+
+    @classmethod
+    def from_config(cls, config):
+        # Configs saved before `center`, `combination`, ... existed mean the
+        # factor of that time: fill the missing arguments with its values,
+        # not with today's defaults.
+        config = dict(config)
+        for key, value in LEGACY_ARGUMENTS.items():
+            config.setdefault(key, value)
+        return super().from_config(config)
 
     def build(self, input_shape):
         ndim = len(input_shape)
@@ -172,7 +323,10 @@ class ANAct(keras.layers.Layer):
             self.activation, derivatives.exact_derivative(self.activation)
         )
         self.gaussian_ratios = (forward, backward)
-        self._gaussian_scale = (forward * backward + self.epsilon) ** -0.25
+        self.gaussian_mean = gaussian.first_moment(self.activation)
+        # E[z^2] = Var[z] = 1 for z ~ N(0, 1): rho = E[f(z)^2] for both
+        # forward statistics.
+        self._gaussian_scale = self._combine(forward, backward)
         if self.adaptive:
             self.forward_ratio = self.add_weight(
                 name="forward_ratio",
@@ -188,30 +342,74 @@ class ANAct(keras.layers.Layer):
                 trainable=False,
                 autocast=False,
             )
+            if self.center:
+                self.activation_mean = self.add_weight(
+                    name="activation_mean",
+                    shape=shape,
+                    initializer=keras.initializers.Constant(
+                        self.gaussian_mean
+                    ),
+                    trainable=False,
+                    autocast=False,
+                )
+        if self.gain_range > 0:
+            self.alpha = self.add_weight(
+                name="alpha",
+                shape=shape,
+                initializer="zeros",
+                trainable=True,
+                autocast=False,
+            )
         self.built = True
 
+    def _combine(self, forward_ratio, backward_ratio):
+        """The combined factor of two Python floats (at build time)."""
+        if self.combination == "geometric":
+            return (forward_ratio * backward_ratio + self.epsilon) ** -0.25
+        return (
+            0.5 / (forward_ratio + self.epsilon)
+            + 0.5 / (backward_ratio + self.epsilon)
+        ) ** 0.5
+
     def scale(self, forward_ratio, backward_ratio):
-        """The factor `s = (rho * rho' + epsilon) ** (-1/4)`.
+        """The factor that `combination` makes of the ratios, bounded by
+        `max_scale` times its value for a standard normal input.
 
-        Where `rho * rho'` overflows (both ratios large, as for
-        "exponential" on inputs of size 20 and more), `s` is
-        `rho ** (-1/4) * rho' ** (-1/4)`, to which `epsilon` adds nothing,
-        instead of 0.
+        "geometric": `s = (rho * rho' + epsilon) ** (-1/4)`. Where
+        `rho * rho'` overflows (both ratios large, as for "exponential" on
+        inputs of size 20 and more), `s` is `rho ** (-1/4) * rho' ** (-1/4)`,
+        to which `epsilon` adds nothing, instead of 0.
+
+        "arithmetic": `s = sqrt((1 / (rho + epsilon) + 1 / (rho' + epsilon))
+        / 2)`.
+
+        The learnable gain (`gain_range`) is not part of it.
         """
-        product = forward_ratio * backward_ratio
-        finite = ops.isfinite(product)
-        safe = ops.where(finite, product, ops.ones_like(product))
-        return ops.where(
-            finite,
-            ops.power(safe + self.epsilon, -0.25),
-            ops.power(forward_ratio, -0.25) * ops.power(backward_ratio, -0.25),
-        )
+        if self.combination == "geometric":
+            product = forward_ratio * backward_ratio
+            finite = ops.isfinite(product)
+            safe = ops.where(finite, product, ops.ones_like(product))
+            factor = ops.where(
+                finite,
+                ops.power(safe + self.epsilon, -0.25),
+                ops.power(forward_ratio, -0.25)
+                * ops.power(backward_ratio, -0.25),
+            )
+        else:
+            factor = ops.sqrt(
+                0.5 / (forward_ratio + self.epsilon)
+                + 0.5 / (backward_ratio + self.epsilon)
+            )
+        if self.max_scale is not None:
+            factor = ops.minimum(factor, self.max_scale * self._gaussian_scale)
+        return factor
 
-    def _batch_ratios(self, x, fx, dfx, mask):
-        """The batch's `(rho, rho')` over the reduction axes (across
-        replicas when `synchronized`, unmasked entries only), with no
-        gradient."""
-        x, fx, dfx = (ops.stop_gradient(t) for t in (x, fx, dfx))
+    def _batch_statistics(self, x, fx, dfx, mask):
+        """The batch's `(rho, rho', E[f(x)])` over the reduction axes (across
+        replicas when `synchronized`, unmasked entries only); a gradient
+        flows through them only with `statistics_gradient`."""
+        if not self.statistics_gradient:
+            x, fx, dfx = (ops.stop_gradient(t) for t in (x, fx, dfx))
         if mask is not None:
             mask = statistics.broadcast_mask(mask, x)
 
@@ -220,7 +418,17 @@ class ANAct(keras.layers.Layer):
                 t, self._reduction_axes, mask, self.synchronized
             )
 
+        def broadcast(t):
+            return ops.reshape(t, self._broadcast_shape)
+
         d_moment = mean(ops.square(dfx))
+        f_mean = mean(fx) if self.center else None
+
+        def x_statistic(t):
+            # E[t^2], or E[(t - E[t])^2] for "variance".
+            if self.forward_statistic == "variance":
+                t = t - broadcast(mean(t))
+            return mean(ops.square(t))
 
         def scaled_moments():
             # c >= 1 and |x| / c <= the number of entries averaged, so no
@@ -229,9 +437,9 @@ class ANAct(keras.layers.Layer):
             # underflows, c is 1.
             size = mean(ops.abs(x) * 2.0**-64) * 2.0**64
             c = ops.maximum(size, ops.ones_like(size))
-            c_broadcast = ops.reshape(c, self._broadcast_shape)
+            c_broadcast = broadcast(c)
             return (
-                mean(ops.square(x / c_broadcast)),
+                x_statistic(x / c_broadcast),
                 mean(ops.square(fx / c_broadcast)),
                 ops.square(c),
             )
@@ -243,7 +451,7 @@ class ANAct(keras.layers.Layer):
             # The scaled moments cost five more passes over the batch: they
             # are computed only where the plain ones overflow (|x| above
             # about 1e19).
-            x_moment = mean(ops.square(x))
+            x_moment = x_statistic(x)
             f_moment = mean(ops.square(fx))
             x_moment, f_moment, c_squared = ops.cond(
                 ops.all(ops.isfinite(x_moment)) & ops.all(ops.isfinite(f_moment)),
@@ -252,37 +460,62 @@ class ANAct(keras.layers.Layer):
             )
         # E[f^2] / (E[x^2] + eps), both scaled by 1 / c^2.
         forward = f_moment / (x_moment + self.epsilon / c_squared)
-        return forward, d_moment
+        return forward, d_moment, f_mean
 
     def call(self, inputs, training=None, mask=None):
-        if not self.adaptive:
-            return self.activation(inputs) * self._gaussian_scale
         dtype = statistics.statistics_dtype(inputs.dtype)
         x = ops.cast(inputs, dtype)
-        forward = ops.cast(self.forward_ratio, dtype)
-        backward = ops.cast(self.backward_ratio, dtype)
-        if training and self.trainable:
-            fx, dfx = derivatives.value_and_derivative(self.activation, x)
-            batch_forward, batch_backward = self._batch_ratios(
-                x, fx, dfx, mask
-            )
-            # A batch with non-finite ratios changes nothing (per entry).
-            finite = ops.logical_and(
-                ops.isfinite(batch_forward), ops.isfinite(batch_backward)
-            )
-            for variable, moving, batch in (
-                (self.forward_ratio, forward, batch_forward),
-                (self.backward_ratio, backward, batch_backward),
-            ):
-                moved = self.momentum * moving + (1.0 - self.momentum) * batch
-                variable.assign(
-                    ops.cast(ops.where(finite, moved, moving), variable.dtype)
-                )
-            forward = ops.where(finite, batch_forward, forward)
-            backward = ops.where(finite, batch_backward, backward)
-        else:
+        if not self.adaptive:
             fx = self.activation(x)
-        scale = ops.reshape(self.scale(forward, backward), self._broadcast_shape)
+            if self.center:
+                fx = fx - self.gaussian_mean
+            scale = ops.convert_to_tensor(self._gaussian_scale, dtype)
+        else:
+            forward = ops.cast(self.forward_ratio, dtype)
+            backward = ops.cast(self.backward_ratio, dtype)
+            f_mean = (
+                ops.cast(self.activation_mean, dtype) if self.center else None
+            )
+            if training and self.trainable:
+                fx, dfx = derivatives.value_and_derivative(
+                    self.activation, x, differentiable=self.statistics_gradient
+                )
+                batch_forward, batch_backward, batch_mean = (
+                    self._batch_statistics(x, fx, dfx, mask)
+                )
+                # A batch with non-finite statistics changes nothing (per
+                # entry).
+                finite = ops.logical_and(
+                    ops.isfinite(batch_forward), ops.isfinite(batch_backward)
+                )
+                moving = [
+                    (self.forward_ratio, forward, batch_forward),
+                    (self.backward_ratio, backward, batch_backward),
+                ]
+                if self.center:
+                    finite = ops.logical_and(finite, ops.isfinite(batch_mean))
+                    moving.append((self.activation_mean, f_mean, batch_mean))
+                for variable, old, batch in moving:
+                    moved = self.momentum * old + (1.0 - self.momentum) * (
+                        ops.stop_gradient(batch)
+                    )
+                    variable.assign(
+                        ops.cast(ops.where(finite, moved, old), variable.dtype)
+                    )
+                forward = ops.where(finite, batch_forward, forward)
+                backward = ops.where(finite, batch_backward, backward)
+                if self.center:
+                    f_mean = ops.where(finite, batch_mean, f_mean)
+            else:
+                fx = self.activation(x)
+            if self.center:
+                fx = fx - ops.reshape(f_mean, self._broadcast_shape)
+            scale = ops.reshape(
+                self.scale(forward, backward), self._broadcast_shape
+            )
+        if self.gain_range > 0:
+            gain = self.gain_range * ops.tanh(ops.cast(self.alpha, dtype))
+            scale = scale + ops.reshape(gain, self._broadcast_shape)
         return ops.cast(fx * scale, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
@@ -298,6 +531,15 @@ class ANAct(keras.layers.Layer):
                 "momentum": self.momentum,
                 "epsilon": self.epsilon,
                 "synchronized": self.synchronized,
+                "center": self.center,
+                "combination": self.combination,
+                "forward_statistic": self.forward_statistic,
+                "gain_range": self.gain_range,
+                "statistics_gradient": self.statistics_gradient,
+                "max_scale": self.max_scale,
             }
         )
         return config
+
+
+ANAct.PRESETS = PRESETS

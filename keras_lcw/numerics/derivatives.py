@@ -135,12 +135,19 @@ def exact_derivative(fn):
     return _DERIVATIVES.get(fn)
 
 
-def value_and_derivative(fn, x):
+def value_and_derivative(fn, x, differentiable=False):
     """Returns `(fn(x), fn'(x))`: exact for built-ins, else by autodiff.
 
-    No gradient flows through the returned derivative.
+    No gradient flows through the returned derivative, unless
+    `differentiable` is True (then a second derivative flows back through
+    it).
     """
     derivative = exact_derivative(fn)
     if derivative is None:
-        return backend_utils.value_and_elementwise_derivative(fn, x)
-    return fn(x), ops.stop_gradient(ops.cast(derivative(x), x.dtype))
+        return backend_utils.value_and_elementwise_derivative(
+            fn, x, differentiable=differentiable
+        )
+    value = ops.cast(derivative(x), x.dtype)
+    if not differentiable:
+        value = ops.stop_gradient(value)
+    return fn(x), value
