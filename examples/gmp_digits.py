@@ -46,6 +46,7 @@ from common import write_results
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+METHODS = ("standard", "weight norm", "GmP")
 # A run is good when its final validation accuracy is above this.
 GOOD = 0.95
 COLUMNS = (
@@ -81,6 +82,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=0.003, help="the base Adam learning rate")
+    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of " + ", ".join(METHODS))
     add_seed_arguments(parser, 5)
     parser.add_argument("--output", default="outputs")
     add_docs_argument(parser, "gmp.md")
@@ -89,10 +91,14 @@ def main(argv=None):
         parser.error("--epochs must be at least 2: the table reports the largest training loss after epoch 1")
     os.makedirs(args.output, exist_ok=True)
     seeds = seed_list(args)
+    methods = args.methods.split(",")
+    if set(methods) - set(METHODS):
+        parser.error(f"unknown --methods {sorted(set(methods) - set(METHODS))}; allowed: {', '.join(METHODS)}")
     runs = [
         (method, scale)
         for scale in (1, 10)
-        for method in ("standard", "weight norm", "GmP")
+        for method in METHODS
+        if method in methods
     ]
     histories = {f"{method} lr {scale * args.lr:g}": [] for method, scale in runs}
     records = {label: [] for label in histories}

@@ -192,12 +192,12 @@ def plot(runs, curves, path):
     left.plot(x_test, y_test, "k-", lw=2, label="Levy")
     left.plot(x_train, y_train, "k.", ms=8, label="training data")
     for method, (error, prediction) in curves.items():
-        left.plot(x_test, prediction, lw=1.2, label=f"{method} (RMSE {error:.3f})")
+        left.plot(x_test, prediction, lw=1.2, color=f"C{METHODS.index(method)}", label=f"{method} (RMSE {error:.3f})")
     left.set(xlabel="x", ylabel="y", title="authors' dataset, first seed")
     left.legend(fontsize=8)
     for offset, (dataset, marker) in zip((-0.15, 0.15), (("authors", "o"), ("fresh", "s"))):
         for i, method in enumerate(METHODS):
-            values = runs[dataset].get(method, [])
+            values = runs.get(dataset, {}).get(method, [])
             right.plot([i + offset] * len(values), values, marker, alpha=0.6, color=f"C{i}",
                        label=f"{dataset} datasets" if i == 0 else None, mfc="none" if dataset == "fresh" else None)
     right.axhline(FITS, color="gray", lw=0.8, ls=":")

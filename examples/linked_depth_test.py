@@ -105,12 +105,16 @@ def main(argv=None):
         help="the Dense kernels' initializer: auto (He-normal for relu and "
         "swish, LeCun-normal for selu, linked or not) or a Keras name",
     )
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of " + ", ".join(VARIANTS))
     add_seed_arguments(parser, 5)
     parser.add_argument("--output", default="outputs")
     add_docs_argument(parser, "linked.md")
     args = parser.parse_args(argv)
     seeds = seed_list(args)
-    names = [name for name in VARIANTS if args.initializer == "auto" or "Glorot" not in name]
+    chosen = args.variants.split(",")
+    if set(chosen) - set(VARIANTS):
+        parser.error(f"unknown --variants {sorted(set(chosen) - set(VARIANTS))}; allowed: {', '.join(VARIANTS)}")
+    names = [name for name in VARIANTS if name in chosen and (args.initializer == "auto" or "Glorot" not in name)]
     runs = {name: [] for name in names}
     for seed in seeds:
         x_train, x_val, y_train, y_val = load_digits(seed)
