@@ -31,7 +31,8 @@ reports the mean ± standard deviation, the median and the number of runs
 that fit (test RMSE below 0.7). Writes OUTPUT/gmp_levy.png (the fits of the
 first seed on the authors' dataset and every run's test RMSE) and
 OUTPUT/gmp_levy.json, and the table into docs/gmp.md (not with --no-docs).
-Five seeds of the defaults take about 20 minutes on 2 CPU cores.
+Five seeds of the defaults took 25 minutes on 2 CPU cores shared with other
+work.
 
     KERAS_BACKEND=jax python examples/gmp_levy.py --seeds 5
 """

@@ -161,9 +161,7 @@ def headline(found, output):
         if "swish" in r and "ANAct(swish)" in r:
             rows.append(("[ANAct](docs/anact.md): 30-layer swish MLP, val acc",
                          "swish " + cell(r["swish"]["val_accuracy"]) + "; ANAct(swish) " + cell(r["ANAct(swish)"]["val_accuracy"])))
-    seeds = {name: document["results"] for name, document in found.items()}
-    runs = sorted({next(iter(next(iter(results.values())).values()))["runs"]
-                   for results in seeds.values() if results and isinstance(next(iter(results.values())), dict)})
+    runs = sorted({document["args"]["seeds"] for document in found.values() if "seeds" in document.get("args", {})})
     lines = ["| result | mean ± std over seeds (runs that succeed) |", "|---|---|"]
     lines += [f"| {what} | {value} |" for what, value in rows]
     machine = next(iter(found.values())).get("machine", "") if found else ""
@@ -218,7 +216,10 @@ def main(argv=None):
         parser.error("--jobs must be at least 1")
     os.makedirs(output, exist_ok=True)
     backend = os.environ.get("KERAS_BACKEND", "tensorflow (Keras's default)")
-    print(f"reproduce: {'quick' if args.quick else 'full'} run of {', '.join(names)}, backend {backend}, output {output}", flush=True)
+    if args.from_json:
+        print(f"reproduce: the claims and tables from the JSON files in {output}", flush=True)
+    else:
+        print(f"reproduce: {'quick' if args.quick else 'full'} run of {', '.join(names)}, backend {backend}, output {output}", flush=True)
 
     found, seconds, problems, unchecked = {}, {}, [], []
     start = time.time()
