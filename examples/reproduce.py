@@ -10,6 +10,8 @@ a subprocess with the current KERAS_BACKEND, each with `--seeds N --seed S
 (not with --quick or --no-docs) its table into its docs page; this script
 then writes the headline table of README.md from the JSON files
 (`--from-json` does only that, from the JSON files already in OUTPUT).
+`--jobs N` runs N examples side by side, each writing its output to
+OUTPUT/<example>.log.
 
 `--quick` runs every example with few seeds, epochs and layers, writes no
 docs (OUTPUT defaults to a temporary folder) and checks each headline claim
