@@ -238,3 +238,14 @@ def plot_band(axis, curves, label, **style):
     if len(curves) > 1:
         axis.fill_between(epochs, values.min(0), values.max(0), color=line.get_color(), alpha=0.15)
     return line
+
+
+def quoted_args(args):
+    """A copy of an argparse namespace with every value quoted for a POSIX
+    shell, for `results_block`: a value with spaces (e.g. `--methods
+    "plain,batch norm"`) then stays one argument in the documented
+    command."""
+    import argparse
+    import shlex
+
+    return argparse.Namespace(**{key: shlex.quote(str(value)) for key, value in vars(args).items()})
