@@ -16,7 +16,7 @@ variance take the fan-in alone: He-normal, 2 / fan_in, for the relu and
 swish families and LeCun-normal, 1 / fan_in, for the selu family (SELU's own
 fixed point; for linked SELU each of the 16 outputs has a second moment of
 about 1). Every Dense kernel uses them here (`--initializer auto`), and the
-row "linked relu, Glorot" repeats linked relu with Keras's default
+row "linked relu (Glorot)" repeats linked relu with Keras's default
 Glorot-uniform for comparison; pass `--initializer glorot_uniform` (or any
 Keras initializer name) to use one initializer for every variant (and drop
 that row).
@@ -67,7 +67,7 @@ VARIANTS = {
     "swish": lambda: keras.layers.Activation("swish"),
     "linked swish": keras_lcw.LinkedSwish,
     # Linked ReLU with Keras's default initializer, for comparison.
-    "linked relu, Glorot": keras_lcw.LinkedReLU,
+    "linked relu (Glorot)": keras_lcw.LinkedReLU,
 }
 # The initializer of every Dense kernel with `--initializer auto`: it scales
 # with the fan-in only, which the linked layers double.
@@ -78,7 +78,7 @@ AUTO_INITIALIZER = {
     "linked selu": "lecun_normal",
     "swish": "he_normal",
     "linked swish": "he_normal",
-    "linked relu, Glorot": "glorot_uniform",
+    "linked relu (Glorot)": "glorot_uniform",
 }
 # A run has learned when its final validation accuracy is above this (twice
 # chance).

@@ -1,5 +1,6 @@
 """examples/reproduce.py: the quick run end to end, and its claim checks."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -76,3 +77,21 @@ def test_results_that_do_not_show_a_claim_fail(tmp_path, name, results):
     result = _from_json(tmp_path, name, results)
     assert result.returncode == 1
     assert "claim failed" in result.stderr
+
+
+def _example(name):
+    spec = importlib.util.spec_from_file_location(f"keras_lcw_example_{name}", os.path.join(ROOT, "examples", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, os.path.join(ROOT, "examples"))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(os.path.join(ROOT, "examples"))
+    return module
+
+
+@pytest.mark.parametrize("name, names", [("linked_depth_test", "VARIANTS"), ("gmp_digits", "METHODS")])
+def test_the_default_subset_option_lists_every_name_once(name, names):
+    # --variants and --methods default to the names joined by commas.
+    listed = list(getattr(_example(name), names))
+    assert ",".join(listed).split(",") == listed
