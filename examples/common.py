@@ -2,6 +2,7 @@
 the results tables they write into the docs pages."""
 
 import datetime
+import json
 import os
 import platform
 import time
@@ -178,3 +179,73 @@ def format_summary(summary, digits=3):
     if "successes" in summary:
         cell += f", {summary['successes']}/{summary['runs']} succeed"
     return cell + ")"
+
+
+def add_seed_arguments(parser, seeds):
+    """Adds `--seeds N` (how many seeds, `seeds` by default) and `--seed S`
+    (the first seed) to an example's argument parser."""
+    parser.add_argument(
+        "--seeds", type=int, default=seeds,
+        help=f"how many seeds to run, S, S+1, ... (default {seeds})",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="the first seed")
+
+
+def seed_list(args):
+    """The seeds `--seed`, `--seed + 1`, ... of `--seeds` (at least one)."""
+    if args.seeds < 1:
+        raise SystemExit("--seeds must be at least 1")
+    return list(range(args.seed, args.seed + args.seeds))
+
+
+def write_json(output, example, results, args, **extra):
+    """Writes `OUTPUT/<example>.json`: `{"results": results, "args": ...,
+    "machine": ...}` (and any `extra` keys), and returns its path."""
+    os.makedirs(output, exist_ok=True)
+    path = os.path.join(output, f"{example}.json")
+    document = {"results": results, "args": vars(args), "machine": machine_line()}
+    document.update(extra)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(document, f, indent=1)
+    print(f"wrote {path}")
+    return path
+
+
+def summary_table(results, columns, first="method"):
+    """A markdown table with one row per method of `results` ({METHOD:
+    {METRIC: seed_summary}}) and one column per `(METRIC, heading)` of
+    `columns`, each cell `format_summary` of that metric (or "-")."""
+    lines = [
+        f"| {first} | " + " | ".join(heading for _, heading in columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    for method, metrics in results.items():
+        cells = [
+            format_summary(metrics[key]) if key in metrics else "-"
+            for key, _ in columns
+        ]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot_band(axis, curves, label, **style):
+    """Plots the per-epoch mean of `curves` (one list per seed, of possibly
+    different lengths) with a band from the smallest to the largest value."""
+    length = min(len(c) for c in curves)
+    values = np.array([c[:length] for c in curves], dtype="float64")
+    epochs = np.arange(1, length + 1)
+    (line,) = axis.plot(epochs, values.mean(0), label=label, **style)
+    if len(curves) > 1:
+        axis.fill_between(epochs, values.min(0), values.max(0), color=line.get_color(), alpha=0.15)
+    return line
+
+
+def quoted_args(args):
+    """A copy of an argparse namespace with every value quoted for a POSIX
+    shell, for `results_block`: a value with spaces (e.g. `--methods
+    "plain,batch norm"`) then stays one argument in the documented
+    command."""
+    import argparse
+    import shlex
+
+    return argparse.Namespace(**{key: shlex.quote(str(value)) for key, value in vars(args).items()})

@@ -165,6 +165,7 @@ def test_every_example_writes_to_existing_markers():
     assert scripts == {
         "lcw_deep_sigmoid.py", "gmp_levy.py", "gmp_digits.py",
         "anact_gradient_flow.py", "anact_default.py", "linked_depth_test.py", "tune_digits.py",
+        "reproduce.py",
     }
     for script, page, name in writers:
         path = os.path.join(ROOT, "docs", page)

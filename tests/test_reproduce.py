@@ -1,0 +1,97 @@
+"""examples/reproduce.py: the quick run end to end, and its claim checks."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+SCRIPT = os.path.join(ROOT, "examples", "reproduce.py")
+EXAMPLES = ("lcw_deep_sigmoid", "linked_depth_test", "gmp_levy", "gmp_digits")
+
+
+def _summary(mean, runs=1):
+    return {"runs": runs, "mean": mean, "std": 0.0, "median": mean, "min": mean, "max": mean, "values": [mean] * runs}
+
+
+def _from_json(tmp_path, name, results):
+    (tmp_path / f"{name}.json").write_text(json.dumps({"results": results, "args": {}, "machine": "test"}))
+    return subprocess.run(
+        [sys.executable, SCRIPT, "--from-json", "--no-docs", "--only", name, "--output", str(tmp_path)],
+        capture_output=True, text=True,
+    )
+
+
+# The quick run trains every example; one backend is enough to show the
+# script and the claims work end to end, and keeps the suite short: the
+# examples' layers are tested on every backend elsewhere.
+@pytest.mark.slow
+@pytest.mark.backends("jax")
+def test_quick_run_passes_and_writes_every_result(tmp_path):
+    result = subprocess.run(
+        [sys.executable, SCRIPT, "--quick", "--jobs", "2", "--output", str(tmp_path)],
+        capture_output=True, text=True, env=dict(os.environ, KERAS_BACKEND="jax"),
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for name in EXAMPLES:
+        with open(tmp_path / f"{name}.json") as f:
+            document = json.load(f)
+        assert document["machine"] and document["args"]["seeds"] == 1
+        assert (tmp_path / f"{name}.png").stat().st_size > 0
+    summary = json.loads((tmp_path / "reproduce.json").read_text())
+    assert summary["quick"] and summary["problems"] == []
+    assert {claim["claim"].split(":")[0] for claim in summary["claims"]} >= {
+        "deep sigmoid MLP", "GmP trains at 10x the rate",
+    }
+
+
+def test_a_failed_claim_fails_the_run(tmp_path):
+    learned = {"plain": {"val_accuracy": _summary(0.9)}, "lcw_dense": {"val_accuracy": _summary(0.9)}}
+    result = _from_json(tmp_path, "lcw_deep_sigmoid", learned)
+    assert result.returncode == 1
+    assert "claim failed: deep sigmoid MLP: plain val acc 0.900 (want < 0.2)" in result.stderr
+
+
+def test_the_claims_hold_on_results_that_show_them(tmp_path):
+    shown = {
+        "lcw_deep_sigmoid": {"plain": {"val_accuracy": _summary(0.1)}, "lcw_dense": {"val_accuracy": _summary(0.9)}},
+        "anact_gradient_flow": {"swish": {"val_accuracy": _summary(0.1)}, "ANAct(swish)": {"val_accuracy": _summary(0.9)}},
+        "gmp_digits": {"GmP lr 0.003": {}, "GmP lr 0.03": {"max_train_loss": _summary(0.1), "best_val_accuracy": _summary(0.9)}},
+    }
+    for name, results in shown.items():
+        result = _from_json(tmp_path, name, results)
+        assert result.returncode == 0, result.stderr
+        assert " ok " in result.stdout
+
+
+@pytest.mark.parametrize("name, results", [
+    ("anact_gradient_flow", {"swish": {"val_accuracy": _summary(0.5)}, "ANAct(swish)": {"val_accuracy": _summary(0.62)}}),
+    ("gmp_digits", {"GmP lr 0.003": {}, "GmP lr 0.03": {"max_train_loss": _summary(2.0), "best_val_accuracy": _summary(0.9)}}),
+    ("gmp_digits", {"GmP lr 0.003": {}, "GmP lr 0.03": {"max_train_loss": _summary(0.1), "best_val_accuracy": _summary(0.3)}}),
+    ("gmp_digits", {"GmP lr 0.03": {"max_train_loss": _summary(0.1), "best_val_accuracy": _summary(0.9)}}),
+])
+def test_results_that_do_not_show_a_claim_fail(tmp_path, name, results):
+    result = _from_json(tmp_path, name, results)
+    assert result.returncode == 1
+    assert "claim failed" in result.stderr
+
+
+def _example(name):
+    spec = importlib.util.spec_from_file_location(f"keras_lcw_example_{name}", os.path.join(ROOT, "examples", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, os.path.join(ROOT, "examples"))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(os.path.join(ROOT, "examples"))
+    return module
+
+
+@pytest.mark.parametrize("name, names", [("linked_depth_test", "VARIANTS"), ("gmp_digits", "METHODS")])
+def test_the_default_subset_option_lists_every_name_once(name, names):
+    # --variants and --methods default to the names joined by commas.
+    listed = list(getattr(_example(name), names))
+    assert ",".join(listed).split(",") == listed
