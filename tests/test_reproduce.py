@@ -10,7 +10,7 @@ import pytest
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 SCRIPT = os.path.join(ROOT, "examples", "reproduce.py")
-EXAMPLES = ("lcw_deep_sigmoid", "linked_depth_test", "gmp_levy", "gmp_digits")
+EXAMPLES = ("lcw_deep_sigmoid", "linked_depth_test", "gmp_levy", "gmp_digits", "anact_gradient_flow")
 
 
 def _summary(mean, runs=1):
@@ -44,7 +44,7 @@ def test_quick_run_passes_and_writes_every_result(tmp_path):
     summary = json.loads((tmp_path / "reproduce.json").read_text())
     assert summary["quick"] and summary["problems"] == []
     assert {claim["claim"].split(":")[0] for claim in summary["claims"]} >= {
-        "deep sigmoid MLP", "GmP trains at 10x the rate",
+        "deep sigmoid MLP", "GmP trains at 10x the rate", "ANAct rescues swish",
     }
 
 
