@@ -35,6 +35,14 @@ def main():
             lambda: keras.Sequential([keras.Input((1024,)), keras_lcw.GmPDense(1024)]),
             (1024,), 256, args,
         ),
+        # The map's cost does not grow with the batch: at batch 1024 it is
+        # spread over four times the matmul work.
+        common.compare(
+            "GmPDense / Dense (1024 -> 1024, batch 1024)",
+            lambda: keras.Sequential([keras.Input((1024,)), keras.layers.Dense(1024, activation="relu")]),
+            lambda: keras.Sequential([keras.Input((1024,)), keras_lcw.GmPDense(1024)]),
+            (1024,), 1024, args,
+        ),
         common.compare(
             "GmPConv2D / Conv2D (3x3, 64 -> 64, 32x32, batch 32)",
             lambda: keras.Sequential([keras.Input((32, 32, 64)), keras.layers.Conv2D(64, 3, padding="same", activation="relu")]),
