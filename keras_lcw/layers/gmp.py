@@ -5,6 +5,7 @@ layers and their arguments.
 """
 
 import keras
+from keras import ops
 
 from keras_lcw.layers import reparameterized
 
@@ -15,6 +16,26 @@ class _UnitKernel:
         variables' dtype."""
         return self.parameterization.call_kernel(
             self._parameter_variables, self._kernel_shape
+        )
+
+    # With a positively homogeneous activation (relu, the default) the
+    # radius is folded into the kernel and the bias
+    # (`Geometric.folded_output`); otherwise the layer computes
+    # r * act(u . x + lambda) as written.
+
+    def _call_kernel(self):
+        if not self.parameterization.folds(self.activation):
+            return super()._call_kernel()
+        kernel = self.parameterization.folded_kernel(
+            self._parameter_variables, self._kernel_shape
+        )
+        return ops.cast(kernel, self.compute_dtype)
+
+    def _output(self, preactivation, training=None):
+        if not self.parameterization.folds(self.activation):
+            return super()._output(preactivation, training=training)
+        return self.parameterization.folded_output(
+            preactivation, self._parameter_variables, self.activation, self._per_unit
         )
 
 
@@ -107,6 +128,12 @@ class GmPDense(_UnitKernel, reparameterized.ReparameterizedDense):
         super().__init__(
             units, activation=activation, kernel_initializer=kernel_initializer, **kwargs
         )
+
+    def call(self, inputs, training=None):
+        if not self.parameterization.folds(self.activation):
+            return super().call(inputs, training=training)
+        inputs = ops.cast(inputs, self.compute_dtype)
+        return self._output(ops.matmul(inputs, self._call_kernel()), training=training)
 
 
 class _GmPConv(_UnitKernel, reparameterized.ReparameterizedConv):
