@@ -242,18 +242,18 @@ def _variable_gradients(layer, x, weights):
 @pytest.mark.parametrize(
     "make, input_shape",
     [
-        (lambda: keras_lcw.GmPDense(6), (5,)),
-        (lambda: keras_lcw.GmPDense(6, activation="leaky_relu"), (5,)),
-        (lambda: keras_lcw.GmPDense(6, activation=None), (5,)),
         (lambda: keras_lcw.GmPConv2D(6, 3, padding="same"), (5, 5, 3)),
+        (lambda: keras_lcw.GmPConv2D(6, 2, activation="leaky_relu"), (5, 5, 3)),
+        (lambda: keras_lcw.GmPConv1D(6, 2, activation=None), (5, 3)),
         (lambda: keras_lcw.GmPConv1D(6, 2, use_bias=False), (5, 3)),
     ],
-    ids=["dense-relu", "dense-leaky_relu", "dense-linear", "conv2d-relu", "conv1d-relu-nobias"],
+    ids=["conv2d-relu", "conv2d-leaky_relu", "conv1d-linear", "conv1d-relu-nobias"],
 )
 def test_folded_radius_gives_the_written_out_values_and_gradients(make, input_shape, monkeypatch):
-    # With a positively homogeneous activation the radius is folded into the
-    # kernel and bias; values and gradients are those of r * act(u . x +
-    # lambda) as written out, for negative radii and a radius of 0 too.
+    # With a positively homogeneous activation a convolution folds the radius
+    # into the kernel and bias; values and gradients are those of
+    # r * act(u . x + lambda) as written out, for negative radii and a
+    # radius of 0 too.
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4,) + input_shape).astype("float32")
     layer = make()

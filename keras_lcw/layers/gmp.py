@@ -18,26 +18,6 @@ class _UnitKernel:
             self._parameter_variables, self._kernel_shape
         )
 
-    # With a positively homogeneous activation (relu, the default) the
-    # radius is folded into the kernel and the bias
-    # (`Geometric.folded_output`); otherwise the layer computes
-    # r * act(u . x + lambda) as written.
-
-    def _call_kernel(self):
-        if not self.parameterization.folds(self.activation):
-            return super()._call_kernel()
-        kernel = self.parameterization.folded_kernel(
-            self._parameter_variables, self._kernel_shape
-        )
-        return ops.cast(kernel, self.compute_dtype)
-
-    def _output(self, preactivation, training=None):
-        if not self.parameterization.folds(self.activation):
-            return super()._output(preactivation, training=training)
-        return self.parameterization.folded_output(
-            preactivation, self._parameter_variables, self.activation, self._per_unit
-        )
-
 
 _GMP_DOC = """{summary}
 
@@ -129,15 +109,32 @@ class GmPDense(_UnitKernel, reparameterized.ReparameterizedDense):
             units, activation=activation, kernel_initializer=kernel_initializer, **kwargs
         )
 
-    def call(self, inputs, training=None):
-        if not self.parameterization.folds(self.activation):
-            return super().call(inputs, training=training)
-        inputs = ops.cast(inputs, self.compute_dtype)
-        return self._output(ops.matmul(inputs, self._call_kernel()), training=training)
-
 
 class _GmPConv(_UnitKernel, reparameterized.ReparameterizedConv):
     parameterization_name = "gmp"
+
+    # A convolution applies each weight at every position, so its output is
+    # far larger than its kernel: with a positively homogeneous activation
+    # (relu, the default) the radius is folded into the kernel and the bias
+    # (`Geometric.folded_output`), which spares a multiplication of the
+    # output and the sum over it for the radius's gradient. Dense layers,
+    # whose kernel is as large as the output of a batch of a thousand, keep
+    # r * act(u . x + lambda) as written, as do other activations.
+
+    def _call_kernel(self):
+        if not self.parameterization.folds(self.activation):
+            return super()._call_kernel()
+        kernel = self.parameterization.folded_kernel(
+            self._parameter_variables, self._kernel_shape
+        )
+        return ops.cast(kernel, self.compute_dtype)
+
+    def _output(self, preactivation, training=None):
+        if not self.parameterization.folds(self.activation):
+            return super()._output(preactivation, training=training)
+        return self.parameterization.folded_output(
+            preactivation, self._parameter_variables, self.activation, self._per_unit
+        )
 
     def __init__(
         self,
