@@ -17,12 +17,12 @@ and w = |w| u(t). atan2 of a norm and a coordinate stays accurate where
 arccos of a ratio loses every digit (near t = 0 and t = pi), so the round trip
 holds to float32 rounding for thousands of coordinates.
 
-The products of sines are formed by a pairwise prefix product (n + n/2 +
-n/4 + ... multiplications). The gradient is written out rather than left to
-automatic differentiation: with tail_j = sum_(k>j) g_k u_k for the gradient
-g with respect to u,
+The products of sines are a blocked prefix product (`_scan`: blocks of
+eight rows, then the blocks' totals, about three passes over the angles).
+The gradient is written out rather than left to automatic differentiation:
+with tail_j = sum_(k>j) g_k u_k for the gradient g with respect to u,
 
-    dL/dt_j = cos t_j tail_j / sin t_j - sin t_j g_j sin t_1 ... sin t_(j-1),
+    dL/dt_j = cos t_j tail_j / sin t_j - g_j sin t_1 ... sin t_j,
 
 and tail_j carries the factor sin t_j in every term, so the division only
 removes it again. A sine below 1e-20 in magnitude (exactly 0 at t = 0) is
@@ -31,16 +31,25 @@ alike: coordinates move by less than 3e-20, and the gradient is the exact one
 at angles that close, where a library cumulative product's gradient divides
 by its inputs on some backends and is infinite, NaN or silently zero. Written
 out, the gradient reuses the forward pass's sines, cosines and products and
-runs one pairwise sum, about half the work of differentiating the forward
-pass (on PyTorch autograd differentiates the same forward pass instead:
-`keras_lcw.backend_utils.custom_gradient`). On JAX the sines and cosines come from one fused polynomial
+runs one blocked suffix sum, about half the work of differentiating the
+forward pass. On JAX the sines and cosines come from one fused polynomial
 (`keras_lcw.numerics.trigonometry.fast_sin_cos`).
+
+This `keras.ops` code is the reference, and it is what runs on JAX (compiled
+with XLA). TensorFlow and PyTorch run fused implementations of the same
+formulas by default (`keras_lcw.backend_utils.fused_unit_vectors`: the same
+code compiled with XLA on TensorFlow, a `torch.autograd.Function` with
+in-place scans on PyTorch), tested equal to this code to float32 rounding;
+`keras_lcw.backend_utils.set_fused(False)` (or the environment variable
+`KERAS_LCW_FUSED=0`) runs this code everywhere. On PyTorch, this code is
+differentiated by autograd (`keras_lcw.backend_utils.custom_gradient`), and
+it is what a graph traced for export holds.
 
 Used by geometric parameterization (W. Chen and H. Ge, "Neural Characteristic
 Activation Analysis and Geometric Parameterization for ReLU Networks",
 NeurIPS 2024, arXiv:2305.15912). Both functions act along axis 0 and broadcast
-over the remaining axes, one column per output unit. They are pure
-`keras.ops` and accept NumPy arrays.
+over the remaining axes, one column per output unit, and accept NumPy
+arrays.
 """
 
 import keras
