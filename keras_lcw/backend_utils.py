@@ -200,7 +200,8 @@ def fused_unit_vectors(angles, tiny, forward, backward):
       (`tf.function(jit_compile=True)`), joined by `tf.custom_gradient`, so
       that the map runs as a few fused loops even where Keras runs the model
       without XLA (on CPU); inside a model compiled with XLA they are part of
-      its computation.
+      its computation. Only while a gradient tape records: a forward pass
+      alone (inference, export) runs the portable ops.
     - PyTorch: a `torch.autograd.Function` that runs the map in about a
       dozen passes over the angles (`_torch_unit_vectors`), where the
       portable code, op by op, takes about ninety.
@@ -209,12 +210,28 @@ def fused_unit_vectors(angles, tiny, forward, backward):
         return None
     backend = keras.backend.backend()
     if backend == "tensorflow":
+        if not _tf_gradient_could_be_recorded():
+            return None
         return _tf_xla_custom_gradient(forward, backward)(angles)
     if backend == "torch":
         if _torch_traced():
             return None
         return _torch_unit_vectors().apply(angles, tiny)
     return None
+
+
+def _tf_gradient_could_be_recorded():
+    """Whether a `tf.GradientTape` is recording (a train step): only there
+    does the TensorFlow map run compiled with XLA. Inference, and graphs
+    traced for export (SavedModel, tf2onnx, which cannot convert an
+    XLA-compiled function), get the portable ops. Where TensorFlow no
+    longer tells, always."""
+    try:
+        from tensorflow.python.eager import record
+    except ImportError:  # pragma: no cover - a TensorFlow without it
+        return True
+    could_possibly_record = getattr(record, "could_possibly_record", None)
+    return could_possibly_record is None or bool(could_possibly_record())
 
 
 _TF_COMPILED = {}
