@@ -3,7 +3,8 @@
 Prints each benchmark's table and writes them all, as one table, into
 benchmarks/README.md between the markers of the current backend (not with
 --no-docs). The arguments (--repeats, --warmup, --seed) apply to every
-benchmark.
+benchmark; --only gmp (comma-separated names) runs some of them and only
+prints their tables.
 """
 
 import importlib.util
@@ -29,11 +30,23 @@ def _examples_common():
     return module
 
 
-rows = []
-for benchmark in (bench_lcw, bench_gmp, bench_weight_norm, bench_activations):
-    rows += benchmark.main()
+BENCHMARKS = {
+    "lcw": bench_lcw,
+    "gmp": bench_gmp,
+    "weight_norm": bench_weight_norm,
+    "activations": bench_activations,
+}
+
 args = common.parse_args(__doc__.strip().split("\n")[0])
-if not args.no_docs:
+only = [name.strip() for name in args.only.split(",") if name.strip()]
+unknown = sorted(set(only) - set(BENCHMARKS))
+if unknown:
+    raise SystemExit(f"--only: unknown benchmarks {unknown}; choose from {sorted(BENCHMARKS)}")
+rows = []
+for name, benchmark in BENCHMARKS.items():
+    if not only or name in only:
+        rows += benchmark.main()
+if not args.no_docs and not only:
     examples_common = _examples_common()
     backend = keras.backend.backend()
     examples_common.write_results(

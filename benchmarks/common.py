@@ -18,6 +18,12 @@ def parse_args(description):
         "--no-docs", action="store_true",
         help="python -m benchmarks: do not write the table into benchmarks/README.md",
     )
+    parser.add_argument(
+        "--only", default="",
+        help="python -m benchmarks: run only these benchmarks, comma-separated "
+        "(lcw, gmp, weight_norm, activations), and print their tables without "
+        "writing benchmarks/README.md",
+    )
     return parser.parse_args()
 
 

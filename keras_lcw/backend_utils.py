@@ -4,9 +4,14 @@
 elementwise activation needs each backend's automatic differentiation; what
 a batch is under distribution differs between backends; a custom
 gradient does not survive PyTorch's ONNX export; and `keras.ops.sin` and
-`cos` lose float64 on JAX. Nothing here imports the
-rest of keras_lcw: every other module may import this one.
+`cos` lose float64 on JAX. It also holds the fused implementations of the
+hyperspherical map (`fused_unit_vectors`), each tested equal to the portable
+`keras.ops` one, which stays the reference and the fallback. Nothing here
+imports the rest of keras_lcw: every other module may import this one.
 """
+
+import contextlib
+import os
 
 import keras
 from keras import ops
@@ -155,3 +160,230 @@ def custom_gradient(fn):
     if keras.backend.backend() == "torch":
         return lambda *args: fn(*args)[0]
     return ops.custom_gradient(fn)
+
+
+# Fused implementations: on unless KERAS_LCW_FUSED is "0" (or "false", "no",
+# "off") when keras_lcw is imported; `set_fused` changes it.
+_fused = os.environ.get("KERAS_LCW_FUSED", "1").strip().lower() not in (
+    "0",
+    "false",
+    "no",
+    "off",
+)
+
+
+def set_fused(enabled):
+    """Turns the backend-specific fused implementations (`fused_unit_vectors`)
+    on or off for the whole process; off, every backend runs the portable
+    `keras.ops` code. The default is on, or off where the environment
+    variable `KERAS_LCW_FUSED` is "0" when keras_lcw is imported. It takes
+    effect where a function is traced next: a model already compiled keeps
+    the path it was traced with. Returns the previous setting."""
+    global _fused
+    previous, _fused = _fused, bool(enabled)
+    return previous
+
+
+def fused_enabled():
+    """Whether the fused implementations are on (`set_fused`)."""
+    return _fused
+
+
+@contextlib.contextmanager
+def portable():
+    """Within the block, the portable `keras.ops` code runs on every
+    backend, as with `set_fused(False)`."""
+    previous = set_fused(False)
+    try:
+        yield
+    finally:
+        set_fused(previous)
+
+
+def fused_unit_vectors(angles, tiny, forward, backward):
+    """The hyperspherical map of a 2-D float32 or float64 tensor of angles
+    (`keras_lcw.numerics.hyperspherical`), with its gradient, fused for the
+    backend; None where the portable code is to run: on JAX (which compiles
+    the portable code with XLA already), while PyTorch traces a graph for
+    export, or when `set_fused(False)`.
+
+    `tiny` is the sine below which sines are moved up (`tiny` to `3 tiny`);
+    `forward(angles)` returns `(vectors, saved)` and `backward(saved,
+    upstream)` the gradient, in `keras.ops`, with sine and cosine as XLA
+    compiles them best (`forward` is the portable one's, `compiled=True`).
+
+    - TensorFlow: `forward` and `backward` compiled with XLA
+      (`tf.function(jit_compile=True)`), joined by `tf.custom_gradient`, so
+      that the map runs as a few fused loops even where Keras runs the model
+      without XLA (on CPU); inside a model compiled with XLA they are part of
+      its computation. Only while a gradient tape records: a forward pass
+      alone (inference, export) runs the portable ops.
+    - PyTorch: a `torch.autograd.Function` that runs the map in about a
+      dozen passes over the angles (`_torch_unit_vectors`), where the
+      portable code, op by op, takes about ninety.
+    """
+    if not _fused:
+        return None
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        if not _tf_gradient_could_be_recorded():
+            return None
+        return _tf_xla_custom_gradient(forward, backward)(angles)
+    if backend == "torch":
+        if _torch_traced():
+            return None
+        return _torch_unit_vectors().apply(angles, tiny)
+    return None
+
+
+def _tf_gradient_could_be_recorded():
+    """Whether a `tf.GradientTape` is recording (a train step): only there
+    does the TensorFlow map run compiled with XLA. Inference, and graphs
+    traced for export (SavedModel, tf2onnx, which cannot convert an
+    XLA-compiled function), get the portable ops. Where TensorFlow no
+    longer tells, always."""
+    try:
+        from tensorflow.python.eager import record
+    except ImportError:  # pragma: no cover - a TensorFlow without it
+        return True
+    could_possibly_record = getattr(record, "could_possibly_record", None)
+    return could_possibly_record is None or bool(could_possibly_record())
+
+
+_TF_COMPILED = {}
+
+
+def _tf_xla_custom_gradient(forward, backward):
+    """`x -> forward(x)[0]` with the gradient `backward(saved, upstream)`,
+    both compiled with XLA; one per pair of functions, kept."""
+    key = (forward, backward)
+    if key not in _TF_COMPILED:
+        import tensorflow as tf
+
+        forward_xla = tf.function(forward, jit_compile=True, autograph=False)
+        backward_xla = tf.function(backward, jit_compile=True, autograph=False)
+
+        @tf.custom_gradient
+        def fn(x):
+            result, saved = forward_xla(x)
+
+            def gradient(upstream):
+                return backward_xla(saved, upstream)
+
+            return result, gradient
+
+        _TF_COMPILED[key] = fn
+    return _TF_COMPILED[key]
+
+
+def _torch_traced():
+    """Whether PyTorch is tracing a graph (torch.onnx's tracer, torch.export,
+    torch.compile), where a custom autograd function is left out."""
+    import torch
+
+    if torch._C._get_tracing_state() is not None:
+        return True
+    compiler = getattr(torch, "compiler", None)
+    if compiler is None:
+        return False
+    if compiler.is_compiling():
+        return True
+    is_exporting = getattr(compiler, "is_exporting", None)
+    return bool(is_exporting is not None and is_exporting())
+
+
+_TORCH_FUNCTION = []
+
+
+def _torch_unit_vectors():
+    """The hyperspherical map as a `torch.autograd.Function` (created once).
+
+    Forward: sin, cos, the tiny sines moved up, a prefix product of the
+    sines (`_torch_scan_`, in place) and one multiplication into the
+    output. Backward: g * u, a suffix sum (in place), then
+    `cos t_j tail_j / sin t_j - g_j sin t_1 ... sin t_j` in three in-place
+    passes. The same formulas as the portable code, in the same dtype.
+    """
+    if _TORCH_FUNCTION:
+        return _TORCH_FUNCTION[0]
+    import torch
+
+    class UnitVectors(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, angles, tiny):
+            angles = angles.contiguous()
+            sines = torch.sin(angles)
+            cosines = torch.cos(angles)
+            sines.add_(sines.abs().lt_(tiny), alpha=2 * tiny)
+            products = sines.clone()
+            _torch_scan_(products, torch.Tensor.mul_, reverse=False)
+            vectors = angles.new_empty((angles.shape[0] + 1,) + angles.shape[1:])
+            vectors[0] = cosines[0]
+            torch.mul(products[:-1], cosines[1:], out=vectors[1:-1])
+            vectors[-1] = products[-1]
+            ctx.save_for_backward(vectors, sines, cosines, products)
+            return vectors
+
+        @staticmethod
+        @torch.autograd.function.once_differentiable
+        def backward(ctx, upstream):
+            vectors, sines, cosines, products = ctx.saved_tensors
+            upstream = upstream.contiguous()
+            tails = upstream[1:] * vectors[1:]
+            _torch_scan_(tails, torch.Tensor.add_, reverse=True)
+            tails.mul_(cosines).div_(sines)
+            tails.addcmul_(upstream[:-1], products, value=-1)
+            return tails, None
+
+    _TORCH_FUNCTION.append(UnitVectors)
+    return UnitVectors
+
+
+_TORCH_BLOCK = 8
+
+
+def _torch_scan_(x, combine_, reverse):
+    """Inclusive scan along axis 0 of the 2-D torch tensor `x`, in place:
+    `combine_(a, b)` sets a to a * b for an associative *; forward (prefix)
+    or, with `reverse`, backward (suffix).
+
+    A scan along axis 0 by torch.cumprod or cumsum runs one strided loop
+    per column, many times slower than a pass over the rows. Here the rows
+    are cut into blocks of `_TORCH_BLOCK`: one in-place operation per row of
+    a block runs through all blocks at once, the blocks' totals are scanned
+    the same way (recursively, in place), and one broadcast operation brings
+    in the total of the blocks before each block; the rows past the last
+    whole block follow on.
+    """
+    length = x.shape[0]
+    block = _TORCH_BLOCK
+    if length <= block:
+        for i in range(length - 2, -1, -1) if reverse else range(1, length):
+            combine_(x[i], x[i + 1] if reverse else x[i - 1])
+        return
+    blocks, rest = divmod(length, block)
+    if reverse:
+        head, whole = x[:rest], x[rest:]
+    else:
+        whole, head = x[: blocks * block], x[blocks * block :]
+    grouped = whole.view(blocks, block, -1)
+    if reverse:
+        for i in range(block - 2, -1, -1):
+            combine_(grouped[:, i], grouped[:, i + 1])
+        _torch_scan_(grouped[:, 0], combine_, reverse)
+        if blocks > 1:
+            combine_(grouped[:-1, 1:], grouped[1:, :1])
+        following = whole[0]
+        for i in range(rest - 1, -1, -1):
+            combine_(head[i], following)
+            following = head[i]
+    else:
+        for i in range(1, block):
+            combine_(grouped[:, i], grouped[:, i - 1])
+        _torch_scan_(grouped[:, -1], combine_, reverse)
+        if blocks > 1:
+            combine_(grouped[1:, :-1], grouped[:-1, -1:])
+        preceding = whole[-1]
+        for i in range(rest):
+            combine_(head[i], preceding)
+            preceding = head[i]

@@ -212,3 +212,66 @@ def test_save_round_trip_keeps_every_variable(tmp_path):
         np.testing.assert_array_equal(to_numpy(getattr(loaded.layers[0], name)), to_numpy(getattr(layer, name)), err_msg=name)
     x = rng.normal(size=(3, 5)).astype("float32")
     np.testing.assert_array_equal(to_numpy(loaded(x)), to_numpy(model(x)))
+
+
+def _variable_gradients(layer, x, weights):
+    """The gradients of sum(layer(x) * weights) with respect to the layer's
+    trainable variables, by the backend's autodiff."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(layer(x) * weights)
+        return [g.numpy() for g in tape.gradient(loss, [v.value for v in layer.trainable_variables])]
+    if backend == "jax":
+        import jax
+
+        def loss(trainable):
+            y, _ = layer.stateless_call(trainable, [v.value for v in layer.non_trainable_variables], x)
+            return (y * weights).sum()
+
+        return [np.asarray(g) for g in jax.grad(loss)([v.value for v in layer.trainable_variables])]
+    import torch
+
+    loss = (layer(x) * torch.as_tensor(weights)).sum()
+    values = [v.value for v in layer.trainable_variables]
+    return [g.numpy() for g in torch.autograd.grad(loss, values)]
+
+
+@pytest.mark.parametrize(
+    "make, input_shape",
+    [
+        (lambda: keras_lcw.GmPConv2D(6, 3, padding="same"), (5, 5, 3)),
+        (lambda: keras_lcw.GmPConv2D(6, 2, activation="leaky_relu"), (5, 5, 3)),
+        (lambda: keras_lcw.GmPConv1D(6, 2, activation=None), (5, 3)),
+        (lambda: keras_lcw.GmPConv1D(6, 2, use_bias=False), (5, 3)),
+    ],
+    ids=["conv2d-relu", "conv2d-leaky_relu", "conv1d-linear", "conv1d-relu-nobias"],
+)
+def test_folded_radius_gives_the_written_out_values_and_gradients(make, input_shape, monkeypatch):
+    # With a positively homogeneous activation a convolution folds the radius
+    # into the kernel and bias; values and gradients are those of
+    # r * act(u . x + lambda) as written out, for negative radii and a
+    # radius of 0 too.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4,) + input_shape).astype("float32")
+    layer = make()
+    layer.build(x.shape)
+    perturb_variables(keras.Sequential([keras.Input(input_shape), layer]))
+    layer.radius.assign(np.array([1.5, -0.7, 0.0, 2.0, -1.2, 0.4], "float32"))
+    if layer.use_bias:
+        layer.offset.assign(rng.normal(size=6).astype("float32"))
+    assert layer.parameterization.folds(layer.activation)
+    weights = rng.normal(size=to_numpy(layer(x)).shape).astype("float32")
+    folded = to_numpy(layer(x)), _variable_gradients(layer, x, weights)
+    monkeypatch.setattr(type(layer.parameterization), "folds", lambda self, activation: False)
+    written_out = to_numpy(layer(x)), _variable_gradients(layer, x, weights)
+    np.testing.assert_allclose(folded[0], written_out[0], rtol=1e-5, atol=1e-6)
+    names = [v.name for v in layer.trainable_variables]
+    assert "radius" in names
+    for name, a, b in zip(names, folded[1], written_out[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, err_msg=name)
+    # The unit with r = 0 still gets the gradient act(z) summed.
+    radius_gradient = folded[1][names.index("radius")]
+    assert abs(radius_gradient[2]) > 1e-3

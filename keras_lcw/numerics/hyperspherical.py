@@ -17,12 +17,12 @@ and w = |w| u(t). atan2 of a norm and a coordinate stays accurate where
 arccos of a ratio loses every digit (near t = 0 and t = pi), so the round trip
 holds to float32 rounding for thousands of coordinates.
 
-The products of sines are formed by a pairwise prefix product (n + n/2 +
-n/4 + ... multiplications). The gradient is written out rather than left to
-automatic differentiation: with tail_j = sum_(k>j) g_k u_k for the gradient
-g with respect to u,
+The products of sines are a blocked prefix product (`_scan`: blocks of
+eight rows, then the blocks' totals, about three passes over the angles).
+The gradient is written out rather than left to automatic differentiation:
+with tail_j = sum_(k>j) g_k u_k for the gradient g with respect to u,
 
-    dL/dt_j = cos t_j tail_j / sin t_j - sin t_j g_j sin t_1 ... sin t_(j-1),
+    dL/dt_j = cos t_j tail_j / sin t_j - g_j sin t_1 ... sin t_j,
 
 and tail_j carries the factor sin t_j in every term, so the division only
 removes it again. A sine below 1e-20 in magnitude (exactly 0 at t = 0) is
@@ -31,16 +31,25 @@ alike: coordinates move by less than 3e-20, and the gradient is the exact one
 at angles that close, where a library cumulative product's gradient divides
 by its inputs on some backends and is infinite, NaN or silently zero. Written
 out, the gradient reuses the forward pass's sines, cosines and products and
-runs one pairwise sum, about half the work of differentiating the forward
-pass (on PyTorch autograd differentiates the same forward pass instead:
-`keras_lcw.backend_utils.custom_gradient`). On JAX the sines and cosines come from one fused polynomial
+runs one blocked suffix sum, about half the work of differentiating the
+forward pass. On JAX the sines and cosines come from one fused polynomial
 (`keras_lcw.numerics.trigonometry.fast_sin_cos`).
+
+This `keras.ops` code is the reference, and it is what runs on JAX (compiled
+with XLA). TensorFlow and PyTorch run fused implementations of the same
+formulas by default (`keras_lcw.backend_utils.fused_unit_vectors`: the same
+code compiled with XLA on TensorFlow, a `torch.autograd.Function` with
+in-place scans on PyTorch), tested equal to this code to float32 rounding;
+`keras_lcw.backend_utils.set_fused(False)` (or the environment variable
+`KERAS_LCW_FUSED=0`) runs this code everywhere. On PyTorch, this code is
+differentiated by autograd (`keras_lcw.backend_utils.custom_gradient`), and
+it is what a graph traced for export holds.
 
 Used by geometric parameterization (W. Chen and H. Ge, "Neural Characteristic
 Activation Analysis and Geometric Parameterization for ReLU Networks",
 NeurIPS 2024, arXiv:2305.15912). Both functions act along axis 0 and broadcast
-over the remaining axes, one column per output unit. They are pure
-`keras.ops` and accept NumPy arrays.
+over the remaining axes, one column per output unit, and accept NumPy
+arrays.
 """
 
 import keras
@@ -55,60 +64,114 @@ from keras_lcw.numerics.checks import check_axis_length
 # unit vectors, far above the smallest normal float32.
 _TINY_SINE = 1e-20
 
+# Rows per block of the blocked scans.
+_BLOCK = 8
 
-def _pairwise_scan(x, combine, identity):
-    """Inclusive scan x_1, x_1 * x_2, ... along axis 0 for an associative
-    `combine` (*) with `identity(t)`, a tensor of identities shaped like t.
 
-    Combines neighbours in pairs, scans the pair results, then fills in the
-    results that end inside a pair.
+def _scan(x, combine, identity, reverse=False):
+    """Inclusive scan along axis 0 of a 2-D tensor for an associative
+    `combine` (*): x_1, x_1 * x_2, ... (or, with `reverse`, the suffixes
+    x_j * ... * x_n). `identity(t)` is a tensor of identities shaped like t.
+
+    Cuts the rows into blocks of `_BLOCK`, scans the blocks' totals (the same
+    way, recursively), then runs through each block from the total of the
+    blocks before it: about three passes over x, each one a loop that a
+    compiler fuses, and log_8(n) levels.
     """
     length = backend_utils.static_length(x, 0)
-    if length == 1:
-        return x
-    if length % 2:
-        x = ops.concatenate([x, identity(x[:1])], axis=0)
-    pairs = ops.reshape(x, (x.shape[0] // 2, 2, -1))
-    first, second = pairs[:, 0], pairs[:, 1]
-    through_pair = _pairwise_scan(combine(first, second), combine, identity)
-    before_pair = ops.concatenate(
-        [identity(through_pair[:1]), through_pair[:-1]], axis=0
-    )
-    interleaved = ops.stack([combine(before_pair, first), through_pair], axis=1)
-    return ops.reshape(interleaved, (x.shape[0], -1))[:length]
+    if length <= _BLOCK:
+        return ops.stack(_chain(x, range(length), combine, None, reverse), axis=0)
+    blocks = -(-length // _BLOCK)
+    padding = blocks * _BLOCK - length
+    if padding:
+        x = ops.concatenate([x, identity(x[:padding])], axis=0)
+    grouped = ops.reshape(x, (blocks, _BLOCK, -1))
+    columns = [grouped[:, i] for i in range(_BLOCK)]
+    # The blocks' totals by `combine` itself: `keras.ops.prod` computes
+    # float64 in float32 on PyTorch.
+    totals = columns[0]
+    for column in columns[1:]:
+        totals = combine(totals, column)
+    through = _scan(totals, combine, identity, reverse)
+    if reverse:
+        before = ops.concatenate([through[1:], identity(through[:1])], axis=0)
+    else:
+        before = ops.concatenate([identity(through[:1]), through[:-1]], axis=0)
+    scanned = _chain(columns, range(_BLOCK), combine, before, reverse)
+    return ops.reshape(ops.stack(scanned, axis=1), (blocks * _BLOCK, -1))[:length]
+
+
+def _chain(rows, indices, combine, start, reverse):
+    """The running combination of `rows[i]` for i in `indices` (backwards
+    with `reverse`), from `start` (None: from the first row), in index
+    order."""
+    results = [None] * len(indices)
+    running = start
+    for i in reversed(indices) if reverse else indices:
+        running = rows[i] if running is None else combine(running, rows[i])
+        results[i] = running
+    return results
 
 
 def _prefix_products(x):
-    return _pairwise_scan(x, ops.multiply, ops.ones_like)
+    """x_1, x_1 x_2, ..., x_1 ... x_n along axis 0."""
+    return _scan(x, ops.multiply, ops.ones_like)
 
 
 def _suffix_sums(x):
     """x_j + x_(j+1) + ... + x_n for every j, along axis 0."""
-    return ops.flip(_pairwise_scan(ops.flip(x, 0), ops.add, ops.zeros_like), 0)
+    return _scan(x, ops.add, ops.zeros_like, reverse=True)
 
 
-def _unit_vectors_and_gradient(angles):
-    """to_cartesian on a 2-D float32 or float64 tensor, and its gradient."""
-    sines, cosines = trigonometry.fast_sin_cos(angles)
+def _forward(angles, compiled=False):
+    """The unit vectors of a 2-D float32 or float64 tensor of angles, and
+    what `_backward` needs: `(vectors, (vectors, sines, cosines,
+    sine_products))`. `compiled`: the caller compiles this with XLA (as JAX
+    always does), which chooses the sine and cosine polynomial."""
+    sines, cosines = trigonometry.fast_sin_cos(angles, compiled=compiled)
     tiny = ops.cast(ops.abs(sines) < _TINY_SINE, sines.dtype)
     sines = sines + tiny * (2 * _TINY_SINE)
     ones = ops.ones_like(angles[:1])
     sine_products = ops.concatenate([ones, _prefix_products(sines)], axis=0)
     vectors = sine_products * ops.concatenate([cosines, ones], axis=0)
+    return vectors, (vectors, sines, cosines, sine_products)
+
+
+def _backward(saved, upstream):
+    """The gradient with respect to the angles, from `_forward`'s saved
+    tensors and the gradient `upstream` with respect to the vectors:
+    cos t_j tail_j / sin t_j - g_j sin t_1 ... sin t_j."""
+    vectors, sines, cosines, sine_products = saved
+    tails = _suffix_sums((upstream * vectors)[1:])
+    return cosines * tails / sines - upstream[:-1] * sine_products[1:]
+
+
+def _forward_compiled(angles):
+    return _forward(angles, compiled=True)
+
+
+def _unit_vectors_and_gradient(angles):
+    """to_cartesian on a 2-D float32 or float64 tensor, and its gradient."""
+    vectors, saved = _forward(angles)
 
     def gradient(*args, upstream=None):
         if upstream is None:
             (upstream,) = args
-        tails = _suffix_sums((upstream * vectors)[1:])
-        return (
-            cosines * tails / sines
-            - sines * upstream[:-1] * sine_products[:-1]
-        )
+        return _backward(saved, upstream)
 
     return vectors, gradient
 
 
-_unit_vectors = backend_utils.custom_gradient(_unit_vectors_and_gradient)
+_portable_unit_vectors = backend_utils.custom_gradient(_unit_vectors_and_gradient)
+
+
+def _unit_vectors(angles):
+    """The backend's fused map where it has one and it is enabled
+    (`keras_lcw.backend_utils.set_fused`), else the portable one."""
+    fused = backend_utils.fused_unit_vectors(
+        angles, _TINY_SINE, _forward_compiled, _backward
+    )
+    return _portable_unit_vectors(angles) if fused is None else fused
 
 
 def to_cartesian(angles):

@@ -71,22 +71,22 @@ def sin_cos(x):
     return sine, cosine
 
 
-def fast_sin_cos(x):
+def fast_sin_cos(x, compiled=False):
     """Returns `(sin x, cos x)` elementwise, by the faster way for the backend.
 
-    On JAX, which compiles everything with XLA, for float32 and narrower:
-    `sin_cos`, one polynomial that XLA fuses into the loops around it, where
-    on CPU its own `sin` and `cos` run about ten times slower. Elsewhere
-    `ops.sin` and `ops.cos`: PyTorch, and TensorFlow as Keras runs it on CPU
-    (without XLA), run each op on its own, and there the dozen ops of the
-    polynomial cost more than their vectorized `sin` and `cos`. Float64 gets
-    the backend's own everywhere, in float64
+    Where XLA compiles the computation, for float32 and narrower: `sin_cos`,
+    one polynomial that XLA fuses into the loops around it, where on CPU its
+    own `sin` and `cos` run about ten times slower. That is always so on
+    JAX, and on TensorFlow where the caller compiles with XLA (`compiled`).
+    Elsewhere `ops.sin` and `ops.cos`: PyTorch, and TensorFlow as Keras runs
+    it on CPU (without XLA), run each op on its own, and there the dozen ops
+    of the polynomial cost more than their vectorized `sin` and `cos`.
+    Float64 gets the backend's own everywhere, in float64
     (`keras_lcw.backend_utils.sin_cos`).
     """
     x = ops.convert_to_tensor(x)
     if (
-        keras.backend.backend() == "jax"
-        and keras.backend.standardize_dtype(x.dtype) != "float64"
-    ):
+        compiled or keras.backend.backend() == "jax"
+    ) and keras.backend.standardize_dtype(x.dtype) != "float64":
         return sin_cos(x)
     return backend_utils.sin_cos(x)

@@ -18,6 +18,11 @@ from keras import ops
 from keras_lcw.numerics import hyperspherical
 from keras_lcw.parameterizations import base
 
+# A radius of exactly 0 is moved to this in the folded output
+# (`Geometric.folded_output`): the output moves by less than 1e-20 times
+# act(z), and the gradient with respect to r stays act(z) there.
+_TINY_RADIUS = 1e-20
+
 # Activations f with f(a z) = a f(z) for every a >= 0: for them
 # r * f(z) = f(r z) when r >= 0, so a GmP layer folds into its parent.
 POSITIVELY_HOMOGENEOUS = (
@@ -62,6 +67,44 @@ class Geometric(base.Parameterization):
     def forward(self, values, kernel_shape):
         kernel = self.call_kernel(values, kernel_shape) * values["radius"]
         return kernel, self.forward_bias(values)
+
+    def folds(self, activation):
+        """Whether a layer with this activation computes its output by
+        `folded_kernel` and `folded_output`: for positively homogeneous
+        activations (`POSITIVELY_HOMOGENEOUS`, or None)."""
+        return activation is None or activation in POSITIVELY_HOMOGENEOUS
+
+    def _folded_radius(self, values):
+        """`(|r|, s)`: |r| written as s * r with the sign s (+1 at r = 0)
+        held constant, and r = 0 moved to `_TINY_RADIUS`, so that the
+        gradient with respect to r is r * act(z)'s there too."""
+        radius = ops.convert_to_tensor(values["radius"])
+        sign = ops.where(radius < 0, -ops.ones_like(radius), ops.ones_like(radius))
+        nonzero = radius + ops.cast(ops.equal(radius, 0), radius.dtype) * _TINY_RADIUS
+        return sign * nonzero, sign
+
+    def folded_kernel(self, values, kernel_shape):
+        """`|r| u` in the kernel's shape: with it the layer's matmul or
+        convolution gives |r| (u . x) directly (see `folded_output`)."""
+        magnitude, _ = self._folded_radius(values)
+        return self.call_kernel(values, kernel_shape) * magnitude
+
+    def folded_output(self, preactivation, values, activation, per_unit):
+        """The output from the inputs times `folded_kernel`, for an
+        activation with `folds(activation)`:
+
+            r * act(u . x + lambda) = s * act(|r| (u . x) + |r| lambda),
+
+        with s the sign of r, as act(a z) = a act(z) for a >= 0. The radius
+        then scales the small kernel and the bias rather than every output,
+        and its gradient comes from the kernel's and the bias's instead of a
+        sum over the whole output."""
+        magnitude, sign = self._folded_radius(values)
+        if "offset" in values:
+            preactivation = preactivation + per_unit(magnitude * values["offset"])
+        if activation is not None:
+            preactivation = activation(preactivation)
+        return preactivation * per_unit(sign)
 
     def forward_bias(self, values):
         if "offset" not in values:
