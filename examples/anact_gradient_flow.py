@@ -146,14 +146,18 @@ def main():
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--jobs", type=int, default=1, help="training processes side by side")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of " + ", ".join(VARIANTS))
     parser.add_argument("--output", default="outputs")
     add_docs_argument(parser, "anact.md")
     args = parser.parse_args()
+    variants = args.variants.split(",")
+    if set(variants) - set(VARIANTS):
+        parser.error(f"unknown --variants {sorted(set(variants) - set(VARIANTS))}; allowed: {', '.join(VARIANTS)}")
     seeds = list(range(args.seed, args.seed + args.seeds))
-    moments = {name: layer_moments(name, args.depth, args.width, seeds[0]) for name in VARIANTS}
+    moments = {name: layer_moments(name, args.depth, args.width, seeds[0]) for name in variants}
     jobs = [
         (name, seed, args.epochs, args.depth, args.width, args.batch_size)
-        for name in VARIANTS
+        for name in variants
         for seed in seeds
     ]
     if args.jobs > 1:
@@ -180,7 +184,7 @@ def report(args, seeds, moments, runs):
     import matplotlib.pyplot as plt
 
     results, spread = {}, {}
-    for name in VARIANTS:
+    for name in moments:
         own = [r for r in runs if r["variant"] == name]
         results[name] = {
             key: seed_summary([r[key] for r in own], succeeded)
@@ -212,7 +216,7 @@ def report(args, seeds, moments, runs):
         "| activation | E[z^2] spread | E[g^2] spread | train acc | val acc |",
         "|---|---|---|---|---|",
     ]
-    for name in VARIANTS:
+    for name in moments:
         lines.append(
             f"| {name} | {spread[name]['forward']:.3g} | {spread[name]['backward']:.3g} | "
             f"{format_summary(results[name]['train_accuracy'])} | "

@@ -65,7 +65,7 @@ EXAMPLES = {
     ),
     "anact_gradient_flow": (
         ["--epochs", "10"],
-        ["--epochs", "5"],
+        ["--epochs", "5", "--variants", "swish,ANAct(swish)"],
     ),
     # None: not part of --quick.
     "anact_default": (["--epochs", "10"], None),
