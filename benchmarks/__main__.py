@@ -80,6 +80,8 @@ if not args.no_docs:
         previous = next(
             (line for line in old.splitlines() if line.startswith("Measured")), ""
         )
+        # After earlier --only runs, the sentence of the last full run.
+        previous = previous[previous.rfind("Measured on"):]
         header = (
             f"{examples_common.machine_line()}, by `{command} --only "
             f"{','.join(selected)}`: the rows of {', '.join(selected)}. The other "
