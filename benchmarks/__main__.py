@@ -3,8 +3,9 @@
 Prints each benchmark's table and writes them all, as one table, into
 benchmarks/README.md between the markers of the current backend (not with
 --no-docs). The arguments (--repeats, --warmup, --seed) apply to every
-benchmark; --only gmp (comma-separated names) runs some of them and only
-prints their tables.
+benchmark. `--only lcw,weight_norm` runs those benchmarks alone and replaces
+only their rows in the table (matched by comparison name), keeping the
+others with the line that says how they were measured.
 """
 
 import importlib.util
@@ -37,22 +38,53 @@ BENCHMARKS = {
     "activations": bench_activations,
 }
 
+
+def _selected(only):
+    if not only:
+        return list(BENCHMARKS)
+    names = [name.strip() for name in only.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(BENCHMARKS))
+    if unknown or not names:
+        raise SystemExit(
+            f"--only takes names among {', '.join(BENCHMARKS)}; received {only!r}."
+        )
+    return [name for name in BENCHMARKS if name in names]
+
+
+def _old_block(path, name):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    begin, end = f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
+    if begin not in text or end not in text:
+        return ""
+    return text[text.index(begin) + len(begin):text.index(end)]
+
+
 args = common.parse_args(__doc__.strip().split("\n")[0])
-only = [name.strip() for name in args.only.split(",") if name.strip()]
-unknown = sorted(set(only) - set(BENCHMARKS))
-if unknown:
-    raise SystemExit(f"--only: unknown benchmarks {unknown}; choose from {sorted(BENCHMARKS)}")
-rows = []
-for name, benchmark in BENCHMARKS.items():
-    if not only or name in only:
-        rows += benchmark.main()
-if not args.no_docs and not only:
+selected = _selected(args.only)
+groups = {name: common.markdown_rows(BENCHMARKS[name].main()) for name in selected}
+if not args.no_docs:
     examples_common = _examples_common()
     backend = keras.backend.backend()
-    examples_common.write_results(
-        os.path.join(ROOT, "benchmarks", "README.md"),
-        f"benchmarks-{backend}",
-        f"{examples_common.machine_line()}, by `KERAS_BACKEND={backend} "
-        f"python -m benchmarks --repeats {args.repeats} --warmup {args.warmup} "
-        f"--seed {args.seed}`:\n\n{common.markdown_table(rows)}",
+    path = os.path.join(ROOT, "benchmarks", "README.md")
+    command = (
+        f"KERAS_BACKEND={backend} python -m benchmarks --repeats {args.repeats} "
+        f"--warmup {args.warmup} --seed {args.seed}"
     )
+    if len(selected) == len(BENCHMARKS):
+        table = "\n".join(common.TABLE_HEADER + [l for g in groups.values() for l in g])
+        header = f"{examples_common.machine_line()}, by `{command}`:"
+    else:
+        old = _old_block(path, f"benchmarks-{backend}")
+        table = common.merged_table(old, groups)
+        previous = next(
+            (line for line in old.splitlines() if line.startswith("Measured")), ""
+        )
+        # After earlier --only runs, the sentence of the last full run.
+        previous = previous[previous.rfind("Measured on"):]
+        header = (
+            f"{examples_common.machine_line()}, by `{command} --only "
+            f"{','.join(selected)}`: the rows of {', '.join(selected)}. The other "
+            f"rows are kept from the run before. {previous}"
+        ).strip()
+    examples_common.write_results(path, f"benchmarks-{backend}", f"{header}\n\n{table}")

@@ -19,10 +19,10 @@ def parse_args(description):
         help="python -m benchmarks: do not write the table into benchmarks/README.md",
     )
     parser.add_argument(
-        "--only", default="",
-        help="python -m benchmarks: run only these benchmarks, comma-separated "
-        "(lcw, gmp, weight_norm, activations), and print their tables without "
-        "writing benchmarks/README.md",
+        "--only", default=None,
+        help="python -m benchmarks: the benchmarks to run, comma-separated "
+        "(lcw, gmp, weight_norm, activations); the rows of the others are kept "
+        "in benchmarks/README.md",
     )
     return parser.parse_args()
 
@@ -51,16 +51,55 @@ def time_train_steps(models, x, y, repeats, warmup):
     return times
 
 
-def compare(name, build_plain, build_candidate, input_shape, batch, args):
-    """Returns a row: the candidate's step-time ratios to the plain model."""
+def time_fit_steps(models, x, y, steps, repeats, warmup):
+    """Times `fit` over `steps` batches (one epoch, the batch `x` repeated)
+    for each model, interleaved as `time_train_steps`: the step as `fit`
+    runs it, without the per-call work of `train_on_batch` (which on JAX
+    copies every variable in and out of the compiled step at each call).
+
+    Returns one list of times per step (seconds) per model: each entry is
+    one epoch's time over `steps`.
+    """
+    models = [_compiled(m) for m in models]
+    batch = x.shape[0]
+    xs, ys = np.concatenate([x] * steps), np.concatenate([y] * steps)
+
+    def epoch(model):
+        model.fit(xs, ys, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+
+    for _ in range(warmup):
+        for model in models:
+            epoch(model)
+    times = [[] for _ in models]
+    for _ in range(repeats):
+        for model, record in zip(models, times):
+            start = time.perf_counter()
+            epoch(model)
+            record.append((time.perf_counter() - start) / steps)
+    return times
+
+
+def compare(name, build_plain, build_candidate, input_shape, batch, args, fit_steps=None):
+    """Returns a row: the candidate's step-time ratios to the plain model.
+
+    With `fit_steps`, the steps are timed inside `fit` (`time_fit_steps`),
+    `args.repeats` epochs of `fit_steps` steps each; else one
+    `train_on_batch` at a time (`time_train_steps`).
+    """
     keras.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     x = rng.normal(size=(batch,) + tuple(input_shape)).astype("float32")
     plain, candidate = build_plain(), build_candidate()
     y = np.asarray(keras.ops.convert_to_numpy(plain(x)))
-    plain_times, candidate_times = time_train_steps(
-        [plain, candidate], x, np.zeros_like(y), args.repeats, args.warmup
-    )
+    if fit_steps:
+        plain_times, candidate_times = time_fit_steps(
+            [plain, candidate], x, np.zeros_like(y), fit_steps, args.repeats,
+            args.warmup,
+        )
+    else:
+        plain_times, candidate_times = time_train_steps(
+            [plain, candidate], x, np.zeros_like(y), args.repeats, args.warmup
+        )
     ratios = [c / p for c, p in zip(candidate_times, plain_times)]
     return {
         "name": name,
@@ -72,18 +111,47 @@ def compare(name, build_plain, build_candidate, input_shape, batch, args):
     }
 
 
+TABLE_HEADER = [
+    "| comparison | plain ms | keras_lcw ms | ratio | step ratio min | step ratio max |",
+    "|---|---|---|---|---|---|",
+]
+
+
+def markdown_rows(rows):
+    """The rows of `compare` as markdown table lines."""
+    return [
+        f"| {r['name']} | {r['plain_ms']:.2f} | {r['candidate_ms']:.2f} | "
+        f"{r['ratio']:.3f} | {r['ratio_min']:.3f} | {r['ratio_max']:.3f} |"
+        for r in rows
+    ]
+
+
 def markdown_table(rows):
     """The rows of `compare` as a markdown table."""
-    lines = [
-        "| comparison | plain ms | keras_lcw ms | ratio | step ratio min | step ratio max |",
-        "|---|---|---|---|---|---|",
+    return "\n".join(TABLE_HEADER + markdown_rows(rows))
+
+
+def _row_name(line):
+    return line.split("|")[1].strip()
+
+
+def merged_table(old_block, groups):
+    """The table of `old_block` (the text between a backend's markers) with
+    the rows of each benchmark in `groups` (name -> new table lines)
+    replacing that benchmark's old rows, matched by comparison name; a
+    benchmark none of whose rows is there is appended."""
+    old_rows = [
+        line for line in old_block.splitlines()
+        if line.startswith("| ") and not line.startswith(TABLE_HEADER[0])
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['name']} | {r['plain_ms']:.2f} | {r['candidate_ms']:.2f} | "
-            f"{r['ratio']:.3f} | {r['ratio_min']:.3f} | {r['ratio_max']:.3f} |"
-        )
-    return "\n".join(lines)
+    lines = list(old_rows)
+    for new_lines in groups.values():
+        names = {_row_name(line) for line in new_lines}
+        matched = [i for i, line in enumerate(lines) if _row_name(line) in names]
+        at = matched[0] if matched else len(lines)
+        lines = [line for i, line in enumerate(lines) if i not in matched]
+        lines[at:at] = new_lines
+    return "\n".join(TABLE_HEADER + lines)
 
 
 def print_table(title, rows):

@@ -165,3 +165,61 @@ class LayerContract:
         fresh.load_weights(path)
         assert_same_variables(model, fresh)
         np.testing.assert_array_equal(to_numpy(model(x)), to_numpy(fresh(x)))
+
+
+def value_and_gradients(fn, arrays):
+    """`(fn(*arrays), [d fn / d array])` for a scalar `fn`, by the backend's
+    automatic differentiation, as NumPy."""
+    backend = keras.backend.backend()
+    arrays = [np.asarray(a) for a in arrays]
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tensors = [tf.constant(a) for a in arrays]
+        with tf.GradientTape() as tape:
+            for t in tensors:
+                tape.watch(t)
+            value = fn(*tensors)
+        grads = tape.gradient(value, tensors)
+        return value.numpy(), [g.numpy() for g in grads]
+    if backend == "jax":
+        import jax
+
+        value, grads = jax.value_and_grad(fn, argnums=tuple(range(len(arrays))))(*arrays)
+        return np.asarray(value), [np.asarray(g) for g in grads]
+    import torch
+
+    tensors = [torch.tensor(a, requires_grad=True) for a in arrays]
+    value = fn(*tensors)
+    value.backward()
+    return value.detach().numpy(), [t.grad.numpy() for t in tensors]
+
+
+def assert_matches_reference_map(layer, x, reference, seed=0, rtol=2e-5, atol=2e-6):
+    """Checks that the built `layer` computes, in value and in gradient with
+    respect to its inputs and every trainable variable, what
+    `reference(x, values)` computes from the variables' values by name (the
+    reference forward map)."""
+    layer_variables = list(layer.trainable_variables)
+    names = [v.name for v in layer_variables]
+    others = list(layer.non_trainable_variables)
+    weights = np.random.default_rng(seed).normal(
+        size=tuple(layer.compute_output_shape(x.shape))
+    ).astype("float32")
+    weights = np.asarray(weights)
+
+    def through_layer(x, *values):
+        out, _ = layer.stateless_call(list(values), [v.value for v in others], x)
+        return keras.ops.sum(out * keras.ops.convert_to_tensor(weights))
+
+    def through_reference(x, *values):
+        named = dict(zip(names, values))
+        named.update({v.name: v.value for v in others})
+        return keras.ops.sum(reference(x, named) * keras.ops.convert_to_tensor(weights))
+
+    arrays = [x] + [to_numpy(v) for v in layer_variables]
+    value, grads = value_and_gradients(through_layer, arrays)
+    expected_value, expected_grads = value_and_gradients(through_reference, arrays)
+    np.testing.assert_allclose(value, expected_value, rtol=rtol, atol=atol)
+    for name, g, e in zip(["inputs"] + names, grads, expected_grads):
+        np.testing.assert_allclose(g, e, rtol=rtol, atol=atol, err_msg=name)

@@ -5,6 +5,7 @@ import pytest
 import keras_lcw
 from tests.harness import LayerContract
 from tests.harness import LayerSpec
+from tests.harness import assert_matches_reference_map
 from tests.harness import perturb_variables
 from tests.harness import to_numpy
 
@@ -323,3 +324,47 @@ def test_tuning_offers_both_names():
         hp.values["h/activation"] = "relu"
         layer = keras_lcw.tuning.dense(hp, 4, prefix="h", parameterizations=names, activations=("relu",))
         assert type(layer) is cls
+
+
+def _reference_output(layer):
+    """The layer's function from the forward map alone: the plain Keras
+    layer's computation with `forward(values)` as kernel and bias."""
+    parameterization = layer.parameterization
+
+    def reference(x, values):
+        kernel, bias = parameterization.forward(values, layer._kernel_shape)
+        if isinstance(layer, keras.layers.Dense):
+            z = keras.ops.matmul(x, kernel)
+        else:
+            z = keras.ops.conv(x, kernel, strides=list(layer.strides), padding=layer.padding, dilation_rate=layer.dilation_rate, data_format=layer.data_format)
+        if bias is not None:
+            shape = (1, -1) + (1,) * layer.rank if getattr(layer, "data_format", None) == "channels_first" else (-1,)
+            z = z + keras.ops.reshape(bias, shape)
+        return layer.activation(z)
+
+    return reference
+
+
+REFERENCE_CASES = [
+    (keras_lcw.WeightNormDense, dict(units=5, activation="sigmoid"), (7, 6)),
+    (keras_lcw.CenteredWeightNormDense, dict(units=5, activation="tanh"), (7, 6)),
+    (keras_lcw.WeightNormConv1D, dict(filters=4, kernel_size=3, strides=2), (3, 9, 2)),
+    (keras_lcw.WeightNormConv2D, dict(filters=4, kernel_size=3, padding="same", activation="relu"), (2, 6, 5, 3)),
+    (keras_lcw.CenteredWeightNormConv2D, dict(filters=3, kernel_size=(3, 2), use_bias=False), (2, 6, 5, 3)),
+    (keras_lcw.WeightNormConv3D, dict(filters=2, kernel_size=2, activation="tanh"), (2, 4, 4, 3, 2)),
+]
+if keras.backend.backend() != "tensorflow":
+    REFERENCE_CASES.append((keras_lcw.WeightNormConv2D, dict(filters=3, kernel_size=3, data_format="channels_first"), (2, 2, 6, 6)))
+
+
+@pytest.mark.parametrize("cls, kwargs, shape", REFERENCE_CASES, ids=lambda c: getattr(c, "__name__", None))
+def test_output_and_gradients_match_the_forward_map(cls, kwargs, shape):
+    # Dense scales the preactivation by g / |v|, a convolution the kernel:
+    # both must be the plain layer with the forward map's kernel, in value
+    # and in every gradient.
+    layer = cls(**kwargs)
+    layer.build(shape)
+    model = keras.Sequential([layer])
+    perturb_variables(model)
+    x = np.random.default_rng(3).normal(size=shape).astype("float32")
+    assert_matches_reference_map(layer, x, _reference_output(layer))

@@ -251,28 +251,43 @@ class ReparameterizedKernel:
             return effective
         return ops.cast(effective, self.compute_dtype)
 
+    # Whether the layer convolves (its kernel and output then go through the
+    # parameterization's `conv_call_kernel` and `conv_output`).
+    _convolves = False
+
     def _per_unit(self, value):
-        shape = (-1,)
+        value = ops.cast(value, self.compute_dtype)
         if getattr(self, "data_format", None) == "channels_first":
-            shape = (1, -1) + (1,) * self.rank
-        return ops.reshape(ops.cast(value, self.compute_dtype), shape)
+            return ops.reshape(value, (1, -1) + (1,) * self.rank)
+        if len(value.shape) == 1:
+            # Already broadcasts over the last (units) axis.
+            return value
+        return ops.reshape(value, (-1,))
 
     def _call_kernel(self):
+        call_kernel = (
+            self.parameterization.conv_call_kernel
+            if self._convolves
+            else self.parameterization.call_kernel
+        )
         return ops.cast(
-            self.parameterization.call_kernel(
-                self._parameter_variables, self._kernel_shape
-            ),
+            call_kernel(self._parameter_variables, self._kernel_shape),
             self.compute_dtype,
         )
+
+    def _parameterized_output(self, preactivation, values):
+        output = (
+            self.parameterization.conv_output
+            if self._convolves
+            else self.parameterization.output
+        )
+        return output(preactivation, values, self.activation, self._per_unit)
 
     def _output(self, preactivation, training=None):
         """The layer's output from the preactivation; `training` is the
         call's flag, for subclasses that update state in training."""
-        return self.parameterization.output(
-            preactivation,
-            self._parameter_variables,
-            self.activation,
-            self._per_unit,
+        return self._parameterized_output(
+            preactivation, self._parameter_variables
         )
 
     def save_own_variables(self, store):
@@ -493,6 +508,8 @@ class ReparameterizedDense(ReparameterizedKernel, keras.layers.Dense):
 class ReparameterizedConv(ReparameterizedKernel):
     """The convolution of a parameterization; comes before the Keras parent
     in a class's bases."""
+
+    _convolves = True
 
     def __init__(
         self,

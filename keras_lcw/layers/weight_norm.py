@@ -54,9 +54,7 @@ class _DataInit:
             for name, value in updates.items():
                 values[name].assign(value)
             values = {**values, **updates}
-        return self.parameterization.output(
-            preactivation, values, self.activation, self._per_unit
-        )
+        return self._parameterized_output(preactivation, values)
 
     def get_config(self):
         config = super().get_config()

@@ -15,7 +15,10 @@ Keras terms. It is one object with:
   variables compute;
 - how a layer computes its output from the variables: `call_kernel`, the
   kernel it multiplies or convolves the inputs with, and `output`, what it
-  does with that preactivation (by default `activation(z + bias)`).
+  does with that preactivation (by default `activation(z + bias)`);
+  `dense_preactivation` may compute a Dense layer's product another way,
+  and `conv_call_kernel` / `conv_output` may split the work differently for
+  a convolution.
 
 Values are dictionaries from variable name to tensor. Layers, initialization,
 `keras_lcw.bake`, `keras_lcw.convert`, the name lookups and tuning go through
@@ -129,6 +132,20 @@ class Parameterization:
         """`inputs @ call_kernel(values)` for a Dense layer in full
         precision; a parameterization may compute it another way."""
         return ops.matmul(inputs, self.call_kernel(values, kernel_shape))
+
+    def conv_call_kernel(self, values, kernel_shape):
+        """The kernel a convolution convolves its inputs with: by default
+        `call_kernel`. A convolution reuses each weight at every position,
+        so its output is usually much larger than its kernel: a
+        parameterization whose `output` scales the preactivation per unit
+        may fold that scale into the kernel here instead (and then
+        `conv_output` does not apply it)."""
+        return self.call_kernel(values, kernel_shape)
+
+    def conv_output(self, preactivation, values, activation, per_unit):
+        """The convolution's output from `preactivation` (the inputs
+        convolved with `conv_call_kernel`): by default `output`."""
+        return self.output(preactivation, values, activation, per_unit)
 
     def output(self, preactivation, values, activation, per_unit):
         """The layer's output from `preactivation` (the inputs times

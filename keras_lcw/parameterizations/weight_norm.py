@@ -47,6 +47,14 @@ from keras_lcw.parameterizations import base
 from keras_lcw.parameterizations import lcw
 
 
+def _columns(direction):
+    """A direction variable as a `(rows, units)` tensor (one column per
+    unit)."""
+    if len(direction.shape) == 2:
+        return direction
+    return ops.reshape(direction, (-1, direction.shape[-1]))
+
+
 def _inverse_norms(directions):
     """`1 / |column|` of a `(rows, units)` tensor; 1 for a zero column."""
     squared = ops.sum(ops.square(directions), axis=0)
@@ -113,11 +121,8 @@ class _Normalized(base.Parameterization):
         """`g / |direction|` per unit: what the unnormalized direction is
         multiplied by."""
         return self.norm(values) * _inverse_norms(
-            ops.reshape(values[self.direction_name], (-1, self.units_of(values)))
+            _columns(values[self.direction_name])
         )
-
-    def units_of(self, values):
-        return values["kernel_norm"].shape[-1]
 
     def call_kernel(self, values, kernel_shape):
         """The unnormalized direction; `output` multiplies the
@@ -142,6 +147,24 @@ class _Normalized(base.Parameterization):
             values,
             activation,
             per_unit,
+        )
+
+    def conv_call_kernel(self, values, kernel_shape):
+        """The kernel `g v / |v|` itself: a convolution's output (batch x
+        positions x units) is larger than its kernel (fan-in x units), so
+        the scale costs less on the kernel. With `data_init` the
+        unnormalized direction, as for Dense: the data-dependent
+        initialization reads the preactivation `x . direction`."""
+        if self.data_init:
+            return self.call_kernel(values, kernel_shape)
+        return self.forward(values, kernel_shape)[0]
+
+    def conv_output(self, preactivation, values, activation, per_unit):
+        if self.data_init:
+            return self.output(preactivation, values, activation, per_unit)
+        # The kernel was scaled already: bias and activation only.
+        return base.Parameterization.output(
+            self, preactivation, values, activation, per_unit
         )
 
     def inverse(self, kernel, bias):
@@ -186,9 +209,7 @@ class _Normalized(base.Parameterization):
         """
         values = {name: ops.convert_to_tensor(value) for name, value in values.items()}
         done = values["data_initialized"] > 0.5
-        inverse_norms = _inverse_norms(
-            ops.reshape(values[self.direction_name], (-1, self.units_of(values)))
-        )
+        inverse_norms = _inverse_norms(_columns(values[self.direction_name]))
         positive = variance > 0
         target_scale = ops.where(
             positive,
@@ -225,6 +246,8 @@ class WeightNorm(_Normalized):
         return tuple(kernel_shape)
 
     def direction_kernel(self, direction, kernel_shape):
+        if tuple(direction.shape) == tuple(kernel_shape):
+            return direction
         return ops.reshape(direction, kernel_shape)
 
     def to_direction_space(self, flat_kernel):
