@@ -1,8 +1,8 @@
 """Runs every benchmark on the current backend: python -m benchmarks
 
 Prints each benchmark's table and writes them all, as one table, into
-benchmarks/README.md between the markers of the current backend (not with
---no-docs). The arguments (--repeats, --warmup, --seed) apply to every
+benchmarks/README.md between the markers of the current backend, or of the
+backend on a GPU where it computes on one (not with --no-docs). The arguments (--repeats, --warmup, --seed) apply to every
 benchmark. `--only lcw,weight_norm` runs those benchmarks alone and replaces
 only their rows in the table (matched by comparison name), keeping the
 others with the line that says how they were measured.
@@ -66,6 +66,9 @@ groups = {name: common.markdown_rows(BENCHMARKS[name].main()) for name in select
 if not args.no_docs:
     examples_common = _examples_common()
     backend = keras.backend.backend()
+    gpu = common.accelerator()
+    marker = f"benchmarks-{backend}" + ("-gpu" if gpu else "")
+    machine = examples_common.machine_line() + (f", on the GPU {gpu}" if gpu else "")
     path = os.path.join(ROOT, "benchmarks", "README.md")
     command = (
         f"KERAS_BACKEND={backend} python -m benchmarks --repeats {args.repeats} "
@@ -73,18 +76,19 @@ if not args.no_docs:
     )
     if len(selected) == len(BENCHMARKS):
         table = "\n".join(common.TABLE_HEADER + [l for g in groups.values() for l in g])
-        header = f"{examples_common.machine_line()}, by `{command}`:"
+        header = f"{machine}, by `{command}`:"
     else:
-        old = _old_block(path, f"benchmarks-{backend}")
+        old = _old_block(path, marker)
         table = common.merged_table(old, groups)
         previous = next(
             (line for line in old.splitlines() if line.startswith("Measured")), ""
         )
         # After earlier --only runs, the sentence of the last full run.
         previous = previous[previous.rfind("Measured on"):]
+        kept = any(line.startswith("| ") for line in old.splitlines())
         header = (
-            f"{examples_common.machine_line()}, by `{command} --only "
-            f"{','.join(selected)}`: the rows of {', '.join(selected)}. The other "
-            f"rows are kept from the run before. {previous}"
+            f"{machine}, by `{command} --only {','.join(selected)}`: the rows "
+            f"of {', '.join(selected)}."
+            + (f" The other rows are kept from the run before. {previous}" if kept else "")
         ).strip()
-    examples_common.write_results(path, f"benchmarks-{backend}", f"{header}\n\n{table}")
+    examples_common.write_results(path, marker, f"{header}\n\n{table}")

@@ -117,6 +117,26 @@ TABLE_HEADER = [
 ]
 
 
+def accelerator():
+    """The name of the GPU the backend computes on, or None on the CPU."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        return None if device.platform == "cpu" else device.device_kind
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.get_device_name() if torch.cuda.is_available() else None
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        return tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name) if gpus else None
+    return None
+
+
 def markdown_rows(rows):
     """The rows of `compare` as markdown table lines."""
     return [

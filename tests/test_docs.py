@@ -175,9 +175,11 @@ def test_every_example_writes_to_existing_markers():
 
 def test_benchmarks_readme_has_a_table_per_backend():
     names = marker_names(os.path.join(ROOT, "benchmarks", "README.md"))
-    assert names == {f"benchmarks-{backend}" for backend in BACKENDS}
+    assert names == {f"benchmarks-{backend}" for backend in BACKENDS} | {
+        f"benchmarks-{backend}-gpu" for backend in ("jax", "torch")
+    }
     with open(os.path.join(ROOT, "benchmarks", "__main__.py"), encoding="utf-8") as f:
-        assert 'f"benchmarks-{backend}"' in f.read()
+        assert 'f"benchmarks-{backend}" + ("-gpu" if gpu else "")' in f.read()
 
 
 # --- write_results ---------------------------------------------------------
