@@ -36,6 +36,10 @@ import multiprocessing
 import os
 import time
 
+from anact_gradient_flow import build
+from anact_gradient_flow import fit_on_digits
+from anact_gradient_flow import one_thread_per_process
+
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "swish", "gelu")
 
 # Variant -> (preset and overrides), or None for the bare activation.
@@ -69,36 +73,12 @@ def make_layer(variant, activation):
 def train(job):
     """Trains one (activation, variant, seed); returns its accuracies."""
     activation, variant, seed, epochs, depth, width = job
-    import keras
-
-    from common import load_digits
-
-    x_train, x_val, y_train, y_val = load_digits(seed, standardize=True)
-    keras.utils.set_random_seed(seed)
-    inputs = keras.Input((64,))
-    h = inputs
-    for _ in range(depth):
-        h = keras.layers.Dense(width, kernel_initializer="lecun_normal")(h)
-        h = make_layer(variant, activation)(h)
-    outputs = keras.layers.Dense(10, activation="softmax")(h)
-    model = keras.Model(inputs, outputs)
-    model.compile(
-        keras.optimizers.Adam(1e-3),
-        "sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    start = time.perf_counter()
-    history = model.fit(
-        x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
-        batch_size=64, verbose=0,
-    )
+    model = build(lambda: make_layer(variant, activation), depth, width, seed)
     result = {
         "activation": activation,
         "variant": variant,
         "seed": seed,
-        "train_accuracy": float(history.history["accuracy"][-1]),
-        "val_accuracy": float(history.history["val_accuracy"][-1]),
-        "seconds": time.perf_counter() - start,
+        **fit_on_digits(model, seed, epochs, batch_size=64),
     }
     print(
         f"  {activation:<8} {variant:<24} seed {seed}: val "
@@ -106,14 +86,6 @@ def train(job):
         flush=True,
     )
     return result
-
-
-def _initialize_worker():
-    # One thread per process: the jobs run side by side.
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ.setdefault(
-        "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false"
-    )
 
 
 def main():
@@ -162,7 +134,7 @@ def main():
     runs = []
     if args.jobs > 1:
         context = multiprocessing.get_context("spawn")
-        with context.Pool(args.jobs, initializer=_initialize_worker) as pool:
+        with context.Pool(args.jobs, initializer=one_thread_per_process) as pool:
             for run in pool.imap_unordered(train, jobs, chunksize=1):
                 runs.append(run)
                 log.write(json.dumps(run) + "\n")

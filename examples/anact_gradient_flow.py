@@ -28,7 +28,6 @@ Usage: KERAS_BACKEND=jax python examples/anact_gradient_flow.py
 """
 
 import argparse
-import json
 import multiprocessing
 import os
 import time
@@ -57,9 +56,10 @@ def make_layer(variant):
     return keras_lcw.ANAct(activation)
 
 
-def build(variant, depth, width, seed, probe_batch=None):
-    """The MLP; with `probe_batch`, a keras_lcw.diagnostics.GradientProbe on
-    every preactivation (the same initial weights for the same seed)."""
+def build(new_activation, depth, width, seed, probe_batch=None):
+    """The MLP, with `new_activation()` after every hidden Dense layer; with
+    `probe_batch`, a keras_lcw.diagnostics.GradientProbe on every
+    preactivation (the same initial weights for the same seed)."""
     import keras
 
     import keras_lcw
@@ -71,7 +71,7 @@ def build(variant, depth, width, seed, probe_batch=None):
         h = keras.layers.Dense(width, kernel_initializer="lecun_normal")(h)
         if probe_batch is not None:
             h = keras_lcw.diagnostics.GradientProbe(probe_batch)(h)
-        h = make_layer(variant)(h)
+        h = new_activation()(h)
     outputs = keras.layers.Dense(10, activation="softmax")(h)
     return keras.Model(inputs, outputs)
 
@@ -84,7 +84,7 @@ def layer_moments(variant, depth, width, seed):
 
     x_train, _, y_train, _ = load_digits(seed, standardize=True)
     x, y = x_train[:256], y_train[:256]
-    model = build(variant, depth, width, seed, probe_batch=len(x))
+    model = build(lambda: make_layer(variant), depth, width, seed, probe_batch=len(x))
     stats = keras_lcw.diagnostics.signal_statistics(
         model, x, y, "sparse_categorical_crossentropy"
     )
@@ -94,29 +94,33 @@ def layer_moments(variant, depth, width, seed):
     )
 
 
-def train(job):
-    """Trains one (variant, seed); returns its final accuracies."""
-    variant, seed, epochs, depth, width, batch_size = job
+def fit_on_digits(model, seed, epochs, batch_size):
+    """Fits `model` with Adam 1e-3 on the digits split of `seed`; returns
+    the final train and validation accuracies and the seconds it took."""
     import keras
 
     from common import load_digits
 
     # Standardized pixels: the first layer then sees unit second moments.
     x_train, x_val, y_train, y_val = load_digits(seed, standardize=True)
-    model = build(variant, depth, width, seed)
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
     history = model.fit(
         x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
         batch_size=batch_size, verbose=0,
     )
-    result = {
-        "variant": variant,
-        "seed": seed,
+    return {
         "train_accuracy": float(history.history["accuracy"][-1]),
         "val_accuracy": float(history.history["val_accuracy"][-1]),
         "seconds": time.perf_counter() - start,
     }
+
+
+def train(job):
+    """Trains one (variant, seed); returns its final accuracies."""
+    variant, seed, epochs, depth, width, batch_size = job
+    model = build(lambda: make_layer(variant), depth, width, seed)
+    result = {"variant": variant, "seed": seed, **fit_on_digits(model, seed, epochs, batch_size)}
     print(
         f"  {variant:<24} seed {seed}: train {result['train_accuracy']:.3f}  "
         f"val {result['val_accuracy']:.3f}  ({result['seconds']:.0f} s)",
@@ -125,7 +129,7 @@ def train(job):
     return result
 
 
-def _initialize_worker():
+def one_thread_per_process():
     # One thread per process: the runs go side by side.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
@@ -137,10 +141,11 @@ def succeeded(accuracy):
 
 def main():
     from common import add_docs_argument
+    from common import add_seed_arguments
+    from common import seed_list
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5, help="how many seeds")
-    parser.add_argument("--seed", type=int, default=0, help="the first seed")
+    add_seed_arguments(parser, 5)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--depth", type=int, default=30)
     parser.add_argument("--width", type=int, default=64)
@@ -153,7 +158,7 @@ def main():
     variants = args.variants.split(",")
     if set(variants) - set(VARIANTS):
         parser.error(f"unknown --variants {sorted(set(variants) - set(VARIANTS))}; allowed: {', '.join(VARIANTS)}")
-    seeds = list(range(args.seed, args.seed + args.seeds))
+    seeds = seed_list(args)
     moments = {name: layer_moments(name, args.depth, args.width, seeds[0]) for name in variants}
     jobs = [
         (name, seed, args.epochs, args.depth, args.width, args.batch_size)
@@ -162,7 +167,7 @@ def main():
     ]
     if args.jobs > 1:
         context = multiprocessing.get_context("spawn")
-        with context.Pool(args.jobs, initializer=_initialize_worker) as pool:
+        with context.Pool(args.jobs, initializer=one_thread_per_process) as pool:
             runs = pool.map(train, jobs, chunksize=1)
     else:
         runs = [train(job) for job in jobs]
@@ -178,6 +183,7 @@ def report(args, seeds, moments, runs):
     from common import format_summary
     from common import results_block
     from common import seed_summary
+    from common import write_json
     from common import write_results
 
     matplotlib.use("Agg")
@@ -195,23 +201,12 @@ def report(args, seeds, moments, runs):
             "forward": float(forward.max() / forward.min()),
             "backward": float(backward.max() / backward.min()),
         }
-    os.makedirs(args.output, exist_ok=True)
-    path = os.path.join(args.output, "anact_gradient_flow.json")
-    with open(path, "w") as f:
-        json.dump(
-            {
-                "backend": keras.backend.backend(),
-                "args": vars(args),
-                "seeds": seeds,
-                "success": "validation accuracy above 0.5",
-                "results": results,
-                "spread": spread,
-                "moments": moments,
-                "runs": runs,
-            },
-            f, indent=1,
-        )
-    print(f"wrote {path}")
+    write_json(
+        args.output, "anact_gradient_flow", results, args,
+        backend=keras.backend.backend(), seeds=seeds,
+        success="validation accuracy above 0.5", spread=spread,
+        moments=moments, runs=runs,
+    )
     lines = [
         "| activation | E[z^2] spread | E[g^2] spread | train acc | val acc |",
         "|---|---|---|---|---|",

@@ -3,7 +3,9 @@ against the portable `keras.ops` one, which is the reference.
 
 Values and gradients agree to float32 rounding on every backend, also where
 a sine is 0 (angles 0 and pi) or tiny; the switch (`set_fused`, `portable`)
-picks the path.
+picks the path. JAX has no fused path (it compiles the portable one with
+XLA), so the comparisons run on TensorFlow and PyTorch; the portable map is
+tested against its references on every backend in test_hyperspherical.
 """
 
 import keras
@@ -109,6 +111,7 @@ def test_torch_runs_the_fused_function_unless_told_not_to():
     assert "UnitVectors" not in graph and "PythonOp" not in graph
 
 
+@pytest.mark.backends("tensorflow", "torch")
 @pytest.mark.parametrize("n", [2, 3, 8, 9, 10, 17, 64, 65, 73, 515, 1024])
 def test_fused_equals_portable_in_float32(n):
     (u, g), (u_ref, g_ref) = _both_paths(_angles(n))
@@ -119,6 +122,7 @@ def test_fused_equals_portable_in_float32(n):
     np.testing.assert_allclose(u, _reference_cartesian(_angles(n).astype("float32")), atol=2e-7)
 
 
+@pytest.mark.backends("tensorflow", "torch")
 def test_fused_gradient_is_exact_where_sines_vanish():
     # The columns with zero sines against central differences of the float64
     # reference (as in test_hyperspherical, on both paths).
@@ -143,6 +147,7 @@ def test_fused_gradient_is_exact_where_sines_vanish():
     assert np.abs(g[:, 3]).max() > 0.1
 
 
+@pytest.mark.backends("tensorflow", "torch")
 def test_fused_equals_portable_in_float64():
     if keras.backend.standardize_dtype(ops.convert_to_tensor(np.zeros(1, "float64")).dtype) != "float64":
         pytest.skip(f"the {BACKEND} backend computes float64 in float32 here")
@@ -154,6 +159,7 @@ def test_fused_equals_portable_in_float64():
     np.testing.assert_allclose(g, g_ref, atol=1e-12, rtol=1e-10)
 
 
+@pytest.mark.backends("tensorflow", "torch")
 def test_fused_path_trains_inside_a_compiled_model():
     # In a jit-compiled train step (XLA on TensorFlow and JAX) the fused map
     # gives the same step as the portable one.
