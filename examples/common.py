@@ -5,6 +5,7 @@ import datetime
 import json
 import os
 import platform
+import shlex
 import time
 from importlib import metadata
 
@@ -121,9 +122,10 @@ def machine_line():
 
 def command_line(script, args, skip=("output", "no_docs", "log_every")):
     """The command that reproduces a run: `script` with every argument of
-    `args` (an argparse namespace) but those in `skip`."""
+    `args` (an argparse namespace) but those in `skip`, each value quoted for
+    a POSIX shell (`--methods 'plain,batch norm'` stays one argument)."""
     options = " ".join(
-        f"--{key.replace('_', '-')} {value}"
+        f"--{key.replace('_', '-')} {shlex.quote(str(value))}"
         for key, value in vars(args).items()
         if key not in skip
     )
@@ -238,14 +240,3 @@ def plot_band(axis, curves, label, **style):
     if len(curves) > 1:
         axis.fill_between(epochs, values.min(0), values.max(0), color=line.get_color(), alpha=0.15)
     return line
-
-
-def quoted_args(args):
-    """A copy of an argparse namespace with every value quoted for a POSIX
-    shell, for `results_block`: a value with spaces (e.g. `--methods
-    "plain,batch norm"`) then stays one argument in the documented
-    command."""
-    import argparse
-    import shlex
-
-    return argparse.Namespace(**{key: shlex.quote(str(value)) for key, value in vars(args).items()})

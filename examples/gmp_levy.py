@@ -56,7 +56,6 @@ from common import add_docs_argument  # noqa: E402
 from common import add_seed_arguments  # noqa: E402
 from common import docs_page  # noqa: E402
 from common import format_summary  # noqa: E402
-from common import quoted_args  # noqa: E402
 from common import results_block  # noqa: E402
 from common import seed_list  # noqa: E402
 from common import seed_summary  # noqa: E402
@@ -262,7 +261,7 @@ def main(argv=None):
     if not args.no_docs:
         write_results(
             docs_page("gmp.md"), "gmp_levy",
-            results_block("examples/gmp_levy.py", quoted_args(args), table),
+            results_block("examples/gmp_levy.py", args, table),
         )
     return results
 

@@ -48,7 +48,6 @@ from common import add_seed_arguments
 from common import docs_page
 from common import load_digits
 from common import plot_band
-from common import quoted_args
 from common import results_block
 from common import seed_list
 from common import seed_summary
@@ -180,7 +179,7 @@ def main(argv=None):
     if not args.no_docs:
         write_results(
             docs_page("linked.md"), "linked_depth_test",
-            results_block("examples/linked_depth_test.py", quoted_args(args), table),
+            results_block("examples/linked_depth_test.py", args, table),
         )
     return results
 

@@ -95,3 +95,15 @@ def test_the_default_subset_option_lists_every_name_once(name, names):
     # --variants and --methods default to the names joined by commas.
     listed = list(getattr(_example(name), names))
     assert ",".join(listed).split(",") == listed
+
+
+def test_the_recorded_command_quotes_values_a_shell_would_split():
+    import argparse
+    import shlex
+
+    args = argparse.Namespace(methods="plain,batch norm", seeds=5, output="/tmp/x")
+    line = _example("common").command_line("examples/x.py", args)
+    words = shlex.split(line)
+    assert words[words.index("--methods") + 1] == "plain,batch norm"
+    assert words[words.index("--seeds") + 1] == "5"
+    assert "--output" not in words
