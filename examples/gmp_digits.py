@@ -17,8 +17,8 @@ epoch 1, with the number of runs that reach a final validation accuracy
 above 0.95. Writes OUTPUT/gmp_digits.png (mean training and validation loss
 per epoch, with a band from the lowest to the highest seed) and
 OUTPUT/gmp_digits.json, and the table into docs/gmp.md (not with
---no-docs). Five seeds of the defaults took 8 minutes on 2 CPU cores (13 with
-another example and other work beside it).
+--no-docs). Its run time at the default scale is in the README's
+Results section, which examples/reproduce.py rewrites.
 
     KERAS_BACKEND=jax python examples/gmp_digits.py --epochs 30 --seeds 5
 """

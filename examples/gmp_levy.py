@@ -30,9 +30,9 @@ stalls near the mean of the data (0.9 to 1.5), so per method the script
 reports the mean ± standard deviation, the median and the number of runs
 that fit (test RMSE below 0.7). Writes OUTPUT/gmp_levy.png (the fits of the
 first seed on the authors' dataset and every run's test RMSE) and
-OUTPUT/gmp_levy.json, and the table into docs/gmp.md (not with --no-docs).
-Five seeds of the defaults took 25 minutes on 2 CPU cores shared with other
-work.
+OUTPUT/gmp_levy.json, and the table into docs/gmp.md (not with
+--no-docs). Its run time at the default scale is in the README's
+Results section, which examples/reproduce.py rewrites.
 
     KERAS_BACKEND=jax python examples/gmp_levy.py --seeds 5
 """

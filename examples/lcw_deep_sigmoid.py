@@ -26,8 +26,8 @@ and of the seconds per epoch. Writes OUTPUT/lcw_deep_sigmoid.png (mean
 validation accuracy per epoch, with a band from the lowest to the highest
 seed) and OUTPUT/lcw_deep_sigmoid.json, and the results table into
 docs/lcw.md and the figure to docs/lcw_deep_sigmoid.png (not with
---no-docs). Five seeds of the defaults took 30 minutes on 2 CPU cores shared
-with other work.
+--no-docs). Its run time at the default scale is in the README's
+Results section, which examples/reproduce.py rewrites.
 Paper: T. Kutsuna, "Linearly Constrained Weights: Reducing Activation Shift
 for Faster Training of Neural Networks", ECML PKDD 2019, arXiv:2403.13833.
 

@@ -28,8 +28,8 @@ number of runs that learned (final validation accuracy above 0.2, twice
 chance). Writes OUTPUT/linked_depth_test.png (mean validation accuracy per
 epoch, with a band from the lowest to the highest seed),
 OUTPUT/linked_depth_test.json, and the table into docs/linked.md (not with
---no-docs). Five seeds of the defaults took 6 minutes on 2 CPU cores (19 with
-another example and other work beside it).
+--no-docs). Its run time at the default scale is in the README's
+Results section, which examples/reproduce.py rewrites.
 
 Usage: KERAS_BACKEND=jax python examples/linked_depth_test.py [--seeds 5]
 """

@@ -118,8 +118,21 @@ def command(name, args, output):
     return line
 
 
-def headline(found, output):
-    """The README's table of headline results, from the examples' JSON."""
+def timing_line(timing):
+    """How long a run took: its wall time, `--jobs` and each example's own
+    time, in minutes; empty without a recorded run."""
+    if not timing or not timing.get("seconds"):
+        return ""
+    seconds = timing["seconds"]
+    each = ", ".join(f"{name} {s / 60:.0f}" for name, s in seconds.items())
+    return (f" The run took {timing['total_seconds'] / 60:.0f} minutes with `--jobs {timing['jobs']}`"
+            f" (each example's own time: {each}; {sum(seconds.values()) / 60:.0f} minutes one after another).")
+
+
+def headline(found, output, timing=None):
+    """The README's table of headline results, from the examples' JSON,
+    with how long the run took (`timing`: the run's `seconds`,
+    `total_seconds` and `jobs`)."""
     rows = []
 
     def cell(summary):
@@ -159,8 +172,8 @@ def headline(found, output):
     lines = ["| result | mean ± std over seeds (runs that succeed) |", "|---|---|"]
     lines += [f"| {what} | {value} |" for what, value in rows]
     machine = next(iter(found.values())).get("machine", "") if found else ""
-    return (f"{machine}, by `python examples/reproduce.py`, {'/'.join(map(str, runs))} seeds per method:\n\n"
-            + "\n".join(lines))
+    return (f"{machine}, by `python examples/reproduce.py`, {'/'.join(map(str, runs))} seeds per method."
+            f"{timing_line(timing)}\n\n" + "\n".join(lines))
 
 
 def weight_norm_rows(found):
@@ -220,6 +233,12 @@ def main(argv=None):
 
     found, seconds, problems, unchecked = {}, {}, [], []
     start = time.time()
+    summary_path = os.path.join(output, "reproduce.json")
+    timing = None
+    if args.from_json and os.path.exists(summary_path):
+        # The README keeps the time of the run that wrote the JSON files.
+        with open(summary_path, encoding="utf-8") as f:
+            timing = json.load(f).get("timing")
     def finish(name, returncode, log):
         print(f"=== {name}: exit status {returncode} after {seconds[name]:.0f} s", flush=True)
         if returncode != 0:
@@ -276,18 +295,20 @@ def main(argv=None):
         report.append((ok, message))
         if not ok:
             problems.append(f"claim failed: {message}")
+    if not args.from_json:
+        timing = {"seconds": seconds, "total_seconds": time.time() - start, "jobs": args.jobs}
     if not args.quick and not args.no_docs and found:
         # examples/common.py imports Keras: only the full run needs it.
         sys.path.insert(0, HERE)
         from common import docs_page
         from common import write_results
 
-        write_results(README, "headline", headline(found, output))
+        write_results(README, "headline", headline(found, output, timing))
         write_results(docs_page("weight_norm.md"), "weight_norm_rows", weight_norm_rows(found))
-    summary = {"quick": args.quick, "backend": backend, "seconds": seconds, "total_seconds": time.time() - start,
+    summary = {"quick": args.quick, "backend": backend, "timing": timing,
                "claims": [{"ok": ok, "claim": message} for ok, message in report], "problems": problems,
                "unchecked": unchecked}
-    with open(os.path.join(output, "reproduce.json"), "w", encoding="utf-8") as f:
+    with open(summary_path, "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=1)
 
     print(f"\nreproduce: {time.time() - start:.0f} s in all; per example: "

@@ -107,3 +107,19 @@ def test_the_recorded_command_quotes_values_a_shell_would_split():
     assert words[words.index("--methods") + 1] == "plain,batch norm"
     assert words[words.index("--seeds") + 1] == "5"
     assert "--output" not in words
+
+
+def test_the_headline_says_how_long_the_run_took():
+    timing = {"seconds": {"gmp_levy": 1500.0, "gmp_digits": 780.0}, "total_seconds": 1560.0, "jobs": 2}
+    line = _example("reproduce").timing_line(timing)
+    assert line == (" The run took 26 minutes with `--jobs 2` (each example's own time: gmp_levy 25,"
+                    " gmp_digits 13; 38 minutes one after another).")
+    assert _example("reproduce").timing_line(None) == ""
+
+
+def test_re_rendering_from_json_keeps_the_run_time(tmp_path):
+    timing = {"seconds": {"lcw_deep_sigmoid": 60.0}, "total_seconds": 61.0, "jobs": 1}
+    (tmp_path / "reproduce.json").write_text(json.dumps({"timing": timing}))
+    learned = {"plain": {"val_accuracy": _summary(0.1)}, "lcw_dense": {"val_accuracy": _summary(0.9)}}
+    assert _from_json(tmp_path, "lcw_deep_sigmoid", learned).returncode == 0
+    assert json.loads((tmp_path / "reproduce.json").read_text())["timing"] == timing
