@@ -32,13 +32,13 @@ Usage: KERAS_BACKEND=jax python examples/anact_default.py [--seeds 5]
 
 import argparse
 import json
-import multiprocessing
 import os
 import time
 
 from anact_gradient_flow import build
 from anact_gradient_flow import fit_on_digits
-from anact_gradient_flow import one_thread_per_process
+from anact_gradient_flow import run_jobs
+from anact_gradient_flow import succeeded
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "swish", "gelu")
 
@@ -53,10 +53,6 @@ VARIANTS = {
     "published, max_scale=2": ("published", {"max_scale": 2.0}),
     "published, max_scale=1": ("published", {"max_scale": 1.0}),
 }
-
-
-def succeeded(accuracy):
-    return accuracy > 0.5
 
 
 def make_layer(variant, activation):
@@ -90,10 +86,11 @@ def train(job):
 
 def main():
     from common import add_docs_argument
+    from common import add_seed_arguments
+    from common import seed_list
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0, help="the first seed")
+    add_seed_arguments(parser, 5)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--depth", type=int, default=30)
     parser.add_argument("--width", type=int, default=64)
@@ -117,10 +114,13 @@ def main():
             saved = json.load(f)
         measured = argparse.Namespace(**{k: v for k, v in saved["args"].items() if k != "from_json"})
         measured.no_docs, measured.output = args.no_docs, args.output
-        report(measured, measured.activations.split(","), saved["runs"], saved.get("seconds", 0.0))
+        report(
+            measured, measured.activations.split(","), saved["runs"],
+            saved.get("seconds", 0.0), saved.get("machine"),
+        )
         return
     activations = args.activations.split(",")
-    seeds = range(args.seed, args.seed + args.seeds)
+    seeds = seed_list(args)
     jobs = [
         (activation, variant, seed, args.epochs, args.depth, args.width)
         for activation in activations
@@ -132,17 +132,10 @@ def main():
     # One line per finished run, so that an interrupted run keeps its results.
     log = open(os.path.join(args.output, "anact_default_runs.jsonl"), "w")
     runs = []
-    if args.jobs > 1:
-        context = multiprocessing.get_context("spawn")
-        with context.Pool(args.jobs, initializer=one_thread_per_process) as pool:
-            for run in pool.imap_unordered(train, jobs, chunksize=1):
-                runs.append(run)
-                log.write(json.dumps(run) + "\n")
-                log.flush()
-    else:
-        for job in jobs:
-            runs.append(train(job))
-            log.write(json.dumps(runs[-1]) + "\n")
+    for run in run_jobs(train, jobs, args.jobs):
+        runs.append(run)
+        log.write(json.dumps(run) + "\n")
+        log.flush()
     log.close()
     report(args, activations, runs, time.perf_counter() - start)
 
@@ -162,13 +155,16 @@ def default_variant(activation):
     return None
 
 
-def report(args, activations, runs, seconds):
+def report(args, activations, runs, seconds, machine=None):
+    """Writes the JSON and the tables of a run; `machine` is the recorded
+    machine line of a run re-rendered from its JSON."""
     import keras
 
     from common import docs_page
     from common import format_summary
     from common import results_block
     from common import seed_summary
+    from common import write_json
     from common import write_results
 
     results = {}
@@ -179,16 +175,12 @@ def report(args, activations, runs, seconds):
                 key: seed_summary([r[key] for r in own], succeeded)
                 for key in ("val_accuracy", "train_accuracy")
             }
-    os.makedirs(args.output, exist_ok=True)
-    path = os.path.join(args.output, "anact_default.json")
-    with open(path, "w") as f:
-        json.dump(
-            {
-                "backend": keras.backend.backend(), "args": vars(args), "seconds": seconds,
-                "success": "validation accuracy above 0.5", "results": results, "runs": runs,
-            },
-            f, indent=1,
-        )
+    write_json(
+        args.output, "anact_default", results, args,
+        backend=keras.backend.backend(), seconds=seconds,
+        success="validation accuracy above 0.5", runs=runs,
+        **({"machine": machine} if machine else {}),
+    )
     print(f"\n{args.depth} x Dense({args.width}), Adam 1e-3, {args.epochs} epochs, {args.seeds} seeds, {seconds:.0f} s")
     lines = [
         "| variant | " + " | ".join(activations) + " |",
@@ -204,7 +196,6 @@ def report(args, activations, runs, seconds):
     print(table)
     sources = sources_table(results, activations, default, f"{args.depth} x Dense({args.width}) MLP")
     print(sources)
-    print(f"wrote {path}")
     if not args.no_docs:
         note = (
             f"Validation accuracy after {args.epochs} epochs, over {args.seeds} "
@@ -213,11 +204,11 @@ def report(args, activations, runs, seconds):
         )
         write_results(
             docs_page("anact.md"), "anact_default",
-            results_block("examples/anact_default.py", args, note + table),
+            results_block("examples/anact_default.py", args, note + table, machine),
         )
         write_results(
             docs_page("anact.md"), "anact_sources",
-            results_block("examples/anact_default.py", args, sources),
+            results_block("examples/anact_default.py", args, sources, machine),
         )
 
 

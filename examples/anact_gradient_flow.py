@@ -135,6 +135,17 @@ def one_thread_per_process():
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 
 
+def run_jobs(train, jobs, processes):
+    """Yields `train(job)` for each job, in order, as the runs finish: in
+    this process, or in `processes` worker processes of one thread each."""
+    if processes <= 1:
+        yield from map(train, jobs)
+        return
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(processes, initializer=one_thread_per_process) as pool:
+        yield from pool.imap(train, jobs, chunksize=1)
+
+
 def succeeded(accuracy):
     return accuracy > 0.5
 
@@ -165,12 +176,7 @@ def main():
         for name in variants
         for seed in seeds
     ]
-    if args.jobs > 1:
-        context = multiprocessing.get_context("spawn")
-        with context.Pool(args.jobs, initializer=one_thread_per_process) as pool:
-            runs = pool.map(train, jobs, chunksize=1)
-    else:
-        runs = [train(job) for job in jobs]
+    runs = list(run_jobs(train, jobs, args.jobs))
     report(args, seeds, moments, runs)
 
 

@@ -132,10 +132,11 @@ def command_line(script, args, skip=("output", "no_docs", "log_every")):
     return f"KERAS_BACKEND={keras.backend.backend()} python {script} {options}".strip()
 
 
-def results_block(script, args, table):
+def results_block(script, args, table, machine=None):
     """A results table with the line saying where, when and how it was
-    measured."""
-    return f"{machine_line()}, by `{command_line(script, args)}`:\n\n{table}"
+    measured (`machine`: a recorded `machine_line()`, by default this
+    machine's, today)."""
+    return f"{machine or machine_line()}, by `{command_line(script, args)}`:\n\n{table}"
 
 
 def add_docs_argument(parser, page):

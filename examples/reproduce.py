@@ -5,12 +5,13 @@
 
 Runs each example of examples/ that reports results (lcw_deep_sigmoid.py,
 linked_depth_test.py, gmp_levy.py, gmp_digits.py, anact_gradient_flow.py,
-anact_default.py) as
-a subprocess with the current KERAS_BACKEND, each with `--seeds N --seed S
---output OUTPUT`. Each example writes OUTPUT/<example>.json and its PNG and
+anact_default.py) as a subprocess with the current KERAS_BACKEND, each
+with `--seed S --output OUTPUT` and its own default number of seeds (5), or
+`--seeds N` when given. Each example writes OUTPUT/<example>.json and its PNG and
 (not with --quick or --no-docs) its table into its docs page; this script
 then writes the headline table of README.md from the JSON files
-(`--from-json` does only that, from the JSON files already in OUTPUT).
+(`--from-json` does only that, from the JSON files already in OUTPUT; a
+run with `--only` leaves that table as it is).
 `--jobs N` runs N examples side by side, each writing its output to
 OUTPUT/<example>.log.
 
@@ -70,7 +71,6 @@ EXAMPLES = {
     # None: not part of --quick.
     "anact_default": (["--epochs", "10"], None),
 }
-FULL_SEEDS = {name: 5 for name in EXAMPLES}
 QUICK_SEEDS = 1
 
 
@@ -111,11 +111,18 @@ def command(name, args, output):
     script = os.path.join(HERE, f"{name}.py")
     full, quick = EXAMPLES[name]
     line = [sys.executable, script] + (quick if args.quick else full) + ["--output", output]
-    seeds = args.seeds or (QUICK_SEEDS if args.quick else FULL_SEEDS[name])
-    line += ["--seeds", str(seeds), "--seed", str(args.seed)]
+    # Without --seeds, each example's own default count (its documented scale).
+    seeds = args.seeds or (QUICK_SEEDS if args.quick else None)
+    line += (["--seeds", str(seeds)] if seeds else []) + ["--seed", str(args.seed)]
     if args.quick or args.no_docs:
         line.append("--no-docs")
     return line
+
+
+def recorded_machine(found):
+    """The machine line recorded in the examples' JSON files (the first
+    that has one)."""
+    return next((d["machine"] for d in found.values() if d.get("machine")), "Measured on an unrecorded machine")
 
 
 def timing_line(timing):
@@ -171,8 +178,7 @@ def headline(found, output, timing=None):
     runs = sorted({document["args"]["seeds"] for document in found.values() if "seeds" in document.get("args", {})})
     lines = ["| result | mean ± std over seeds (runs that succeed) |", "|---|---|"]
     lines += [f"| {what} | {value} |" for what, value in rows]
-    machine = next(iter(found.values())).get("machine", "") if found else ""
-    return (f"{machine}, by `python examples/reproduce.py`, {'/'.join(map(str, runs))} seeds per method."
+    return (f"{recorded_machine(found)}, by `python examples/reproduce.py`, {'/'.join(map(str, runs))} seeds per method."
             f"{timing_line(timing)}\n\n" + "\n".join(lines))
 
 
@@ -198,8 +204,7 @@ def weight_norm_rows(found):
     digits = found.get("gmp_digits", {}).get("results", {})
     for label in digits:
         lines.append(f"| digits CNN | final val acc (> 0.95) | {label} | {format_summary(digits[label]['final_val_accuracy'])} |")
-    machine = next(iter(found.values())).get("machine", "") if found else ""
-    return f"{machine}, gathered by `python examples/reproduce.py` from the examples' JSON files:\n\n" + "\n".join(lines)
+    return f"{recorded_machine(found)}, gathered by `python examples/reproduce.py` from the examples' JSON files:\n\n" + "\n".join(lines)
 
 
 def main(argv=None):
@@ -297,7 +302,11 @@ def main(argv=None):
             problems.append(f"claim failed: {message}")
     if not args.from_json:
         timing = {"seconds": seconds, "total_seconds": time.time() - start, "jobs": args.jobs}
-    if not args.quick and not args.no_docs and found:
+    if not args.quick and not args.no_docs and found and args.only:
+        # The tables gather every example: a subset leaves them as they are.
+        print("reproduce: --only ran a subset; the README's table and docs/weight_norm.md are left as they are"
+              " (`--from-json` without --only rewrites them from every JSON file in OUTPUT)")
+    elif not args.quick and not args.no_docs and found:
         # examples/common.py imports Keras: only the full run needs it.
         sys.path.insert(0, HERE)
         from common import docs_page

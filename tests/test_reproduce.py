@@ -90,7 +90,10 @@ def _example(name):
     return module
 
 
-@pytest.mark.parametrize("name, names", [("linked_depth_test", "VARIANTS"), ("gmp_digits", "METHODS")])
+@pytest.mark.parametrize("name, names", [
+    ("linked_depth_test", "VARIANTS"), ("gmp_digits", "METHODS"), ("gmp_levy", "METHODS"),
+    ("lcw_deep_sigmoid", "MODELS"), ("anact_gradient_flow", "VARIANTS"),
+])
 def test_the_default_subset_option_lists_every_name_once(name, names):
     # --variants and --methods default to the names joined by commas.
     listed = list(getattr(_example(name), names))
@@ -123,3 +126,26 @@ def test_re_rendering_from_json_keeps_the_run_time(tmp_path):
     learned = {"plain": {"val_accuracy": _summary(0.1)}, "lcw_dense": {"val_accuracy": _summary(0.9)}}
     assert _from_json(tmp_path, "lcw_deep_sigmoid", learned).returncode == 0
     assert json.loads((tmp_path / "reproduce.json").read_text())["timing"] == timing
+
+
+def test_a_subset_leaves_the_readme_table_as_it_is(tmp_path):
+    readme = os.path.join(ROOT, "README.md")
+    with open(readme, encoding="utf-8") as f:
+        before = f.read()
+    (tmp_path / "lcw_deep_sigmoid.json").write_text(json.dumps({
+        "results": {"plain": {"val_accuracy": _summary(0.1)}, "lcw_dense": {"val_accuracy": _summary(0.9)}},
+        "args": {"seeds": 1}, "machine": "test",
+    }))
+    try:
+        result = subprocess.run(
+            [sys.executable, SCRIPT, "--from-json", "--only", "lcw_deep_sigmoid", "--output", str(tmp_path)],
+            capture_output=True, text=True,
+        )
+        with open(readme, encoding="utf-8") as f:
+            after = f.read()
+    finally:
+        with open(readme, "w", encoding="utf-8") as f:
+            f.write(before)
+    assert result.returncode == 0, result.stderr
+    assert "left as they are" in result.stdout
+    assert after == before
