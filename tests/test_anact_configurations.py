@@ -191,6 +191,27 @@ def test_gradient_through_the_statistics_matches_finite_differences(name, throug
     assert np.max(np.abs(other - expected)) > 1e-2
 
 
+@pytest.mark.parametrize("combination", ["geometric", "arithmetic"])
+def test_a_dead_unit_leaves_the_gradient_through_the_statistics_finite(combination):
+    # Statistics per unit; relu's unit 0 is negative on the whole batch, so
+    # its rho' = E[f'(x)^2] = 0.
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(16, 3)).astype("float32")
+    x[:, 0] = -np.abs(x[:, 0]) - 0.1
+    layer = keras_lcw.ANAct("relu", combination=combination, statistics_gradient=True, axis=-1)
+    layer.build(x.shape)
+
+    def loss(t):
+        with keras.StatelessScope():
+            return ops.sum(ops.square(layer(t, training=True)))
+
+    gradient = _gradient(loss, x)
+    assert np.isfinite(gradient).all(), gradient
+    # The dead unit's output is constant (zero) and so its gradient is too.
+    np.testing.assert_array_equal(gradient[:, 0], 0.0)
+    assert np.abs(gradient[:, 1:]).max() > 0
+
+
 @keras.saving.register_keras_serializable(package="keras_lcw_tests")
 def soft_cubic(x):
     return x / ops.sqrt(1.0 + x * x)

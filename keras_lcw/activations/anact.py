@@ -98,7 +98,8 @@ class ANAct(keras.layers.Layer):
     `ANAct.PRESETS` names whole configurations (`ANAct.from_preset`):
     "keras_lcw" (the defaults), "published" (the public reading, unbounded),
     "geometric" (the default of the releases before presets) and "static"
-    (the fixed factor). docs/anact.md says which part comes from the paper,
+    (the statistics of a standard normal input, not adapted; the learnable
+    gain stays). docs/anact.md says which part comes from the paper,
     which from the public reading and which from keras_lcw, and gives the
     measurement behind the default.
 
@@ -388,12 +389,16 @@ class ANAct(keras.layers.Layer):
         if self.combination == "geometric":
             product = forward_ratio * backward_ratio
             finite = ops.isfinite(product)
-            safe = ops.where(finite, product, ops.ones_like(product))
+            ones = ops.ones_like(product)
+            # Each branch sees only the inputs it is picked for: the other
+            # branch's infinite derivative (at a ratio of 0, or of an
+            # overflowing product) times where's zero would make the
+            # gradient through the statistics NaN.
             factor = ops.where(
                 finite,
-                ops.power(safe + self.epsilon, -0.25),
-                ops.power(forward_ratio, -0.25)
-                * ops.power(backward_ratio, -0.25),
+                ops.power(ops.where(finite, product, ones) + self.epsilon, -0.25),
+                ops.power(ops.where(finite, ones, forward_ratio), -0.25)
+                * ops.power(ops.where(finite, ones, backward_ratio), -0.25),
             )
         else:
             factor = ops.sqrt(
