@@ -387,6 +387,9 @@ class ANAct(keras.layers.Layer):
         The learnable gain (`gain_range`) is not part of it.
         """
         if self.combination == "geometric":
+            # The moving statistics come as variables.
+            forward_ratio = ops.convert_to_tensor(forward_ratio)
+            backward_ratio = ops.convert_to_tensor(backward_ratio)
             product = forward_ratio * backward_ratio
             finite = ops.isfinite(product)
             ones = ops.ones_like(product)
