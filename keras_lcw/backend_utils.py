@@ -11,6 +11,7 @@ imports the rest of keras_lcw: every other module may import this one.
 """
 
 import contextlib
+import functools
 import os
 
 import keras
@@ -250,30 +251,25 @@ def _tf_gradient_could_be_recorded():
     return could_possibly_record is None or bool(could_possibly_record())
 
 
-_TF_COMPILED = {}
-
-
+@functools.cache
 def _tf_xla_custom_gradient(forward, backward):
     """`x -> forward(x)[0]` with the gradient `backward(saved, upstream)`,
     both compiled with XLA; one per pair of functions, kept."""
-    key = (forward, backward)
-    if key not in _TF_COMPILED:
-        import tensorflow as tf
+    import tensorflow as tf
 
-        forward_xla = tf.function(forward, jit_compile=True, autograph=False)
-        backward_xla = tf.function(backward, jit_compile=True, autograph=False)
+    forward_xla = tf.function(forward, jit_compile=True, autograph=False)
+    backward_xla = tf.function(backward, jit_compile=True, autograph=False)
 
-        @tf.custom_gradient
-        def fn(x):
-            result, saved = forward_xla(x)
+    @tf.custom_gradient
+    def fn(x):
+        result, saved = forward_xla(x)
 
-            def gradient(upstream):
-                return backward_xla(saved, upstream)
+        def gradient(upstream):
+            return backward_xla(saved, upstream)
 
-            return result, gradient
+        return result, gradient
 
-        _TF_COMPILED[key] = fn
-    return _TF_COMPILED[key]
+    return fn
 
 
 def _torch_traced():
@@ -292,9 +288,7 @@ def _torch_traced():
     return bool(is_exporting is not None and is_exporting())
 
 
-_TORCH_FUNCTION = []
-
-
+@functools.cache
 def _torch_unit_vectors():
     """The hyperspherical map as a `torch.autograd.Function` (created once).
 
@@ -304,8 +298,6 @@ def _torch_unit_vectors():
     `cos t_j tail_j / sin t_j - g_j sin t_1 ... sin t_j` in three in-place
     passes. The same formulas as the portable code, in the same dtype.
     """
-    if _TORCH_FUNCTION:
-        return _TORCH_FUNCTION[0]
     import torch
 
     class UnitVectors(torch.autograd.Function):
@@ -335,7 +327,6 @@ def _torch_unit_vectors():
             tails.addcmul_(upstream[:-1], products, value=-1)
             return tails, None
 
-    _TORCH_FUNCTION.append(UnitVectors)
     return UnitVectors
 
 

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import keras_lcw
+from keras_lcw.parameterizations import gmp as gmp_parameterization
 from tests.harness import LayerContract
 from tests.harness import LayerSpec
 from tests.harness import perturb_variables
@@ -262,10 +263,10 @@ def test_folded_radius_gives_the_written_out_values_and_gradients(make, input_sh
     layer.radius.assign(np.array([1.5, -0.7, 0.0, 2.0, -1.2, 0.4], "float32"))
     if layer.use_bias:
         layer.offset.assign(rng.normal(size=6).astype("float32"))
-    assert layer.parameterization.folds(layer.activation)
+    assert gmp_parameterization.positively_homogeneous(layer.activation)
     weights = rng.normal(size=to_numpy(layer(x)).shape).astype("float32")
     folded = to_numpy(layer(x)), _variable_gradients(layer, x, weights)
-    monkeypatch.setattr(type(layer.parameterization), "folds", lambda self, activation: False)
+    monkeypatch.setattr(gmp_parameterization, "positively_homogeneous", lambda activation: False)
     written_out = to_numpy(layer(x)), _variable_gradients(layer, x, weights)
     np.testing.assert_allclose(folded[0], written_out[0], rtol=1e-5, atol=1e-6)
     names = [v.name for v in layer.trainable_variables]

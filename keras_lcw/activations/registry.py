@@ -15,8 +15,8 @@ NORMALIZATIONS = {
         activation, **kwargs
     ),
     "anact": lambda activation, **kwargs: ANAct(activation, **kwargs),
-    "anact_static": lambda activation, **kwargs: ANAct(
-        activation, adaptive=False, **kwargs
+    "anact_static": lambda activation, **kwargs: ANAct.from_preset(
+        "static", activation, **kwargs
     ),
     "linked": lambda activation, **kwargs: Linked(activation, **kwargs),
 }

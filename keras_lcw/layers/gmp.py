@@ -5,7 +5,6 @@ layers and their arguments.
 """
 
 import keras
-from keras import ops
 
 from keras_lcw.layers import reparameterized
 
@@ -112,29 +111,6 @@ class GmPDense(_UnitKernel, reparameterized.ReparameterizedDense):
 
 class _GmPConv(_UnitKernel, reparameterized.ReparameterizedConv):
     parameterization_name = "gmp"
-
-    # A convolution applies each weight at every position, so its output is
-    # far larger than its kernel: with a positively homogeneous activation
-    # (relu, the default) the radius is folded into the kernel and the bias
-    # (`Geometric.folded_output`), which spares a multiplication of the
-    # output and the sum over it for the radius's gradient. Dense layers,
-    # whose kernel is as large as the output of a batch of a thousand, keep
-    # r * act(u . x + lambda) as written, as do other activations.
-
-    def _call_kernel(self):
-        if not self.parameterization.folds(self.activation):
-            return super()._call_kernel()
-        kernel = self.parameterization.folded_kernel(
-            self._parameter_variables, self._kernel_shape
-        )
-        return ops.cast(kernel, self.compute_dtype)
-
-    def _output(self, preactivation, training=None):
-        if not self.parameterization.folds(self.activation):
-            return super()._output(preactivation, training=training)
-        return self.parameterization.folded_output(
-            preactivation, self._parameter_variables, self.activation, self._per_unit
-        )
 
     def __init__(
         self,

@@ -251,37 +251,27 @@ class ReparameterizedKernel:
             return effective
         return ops.cast(effective, self.compute_dtype)
 
-    # Whether the layer convolves (its kernel and output then go through the
-    # parameterization's `conv_call_kernel` and `conv_output`).
-    _convolves = False
-
     def _per_unit(self, value):
+        """A `(units,)` value in the compute dtype, shaped to broadcast over
+        the units' axis of the output."""
         value = ops.cast(value, self.compute_dtype)
         if getattr(self, "data_format", None) == "channels_first":
             return ops.reshape(value, (1, -1) + (1,) * self.rank)
-        if len(value.shape) == 1:
-            # Already broadcasts over the last (units) axis.
-            return value
-        return ops.reshape(value, (-1,))
+        return value
 
     def _call_kernel(self):
-        call_kernel = (
-            self.parameterization.conv_call_kernel
-            if self._convolves
-            else self.parameterization.call_kernel
-        )
+        """The kernel the inputs meet, in the compute dtype."""
         return ops.cast(
-            call_kernel(self._parameter_variables, self._kernel_shape),
+            self.parameterization.call_kernel(
+                self._parameter_variables, self._kernel_shape
+            ),
             self.compute_dtype,
         )
 
     def _parameterized_output(self, preactivation, values):
-        output = (
-            self.parameterization.conv_output
-            if self._convolves
-            else self.parameterization.output
+        return self.parameterization.output(
+            preactivation, values, self.activation, self._per_unit
         )
-        return output(preactivation, values, self.activation, self._per_unit)
 
     def _output(self, preactivation, training=None):
         """The layer's output from the preactivation; `training` is the
@@ -509,7 +499,21 @@ class ReparameterizedConv(ReparameterizedKernel):
     """The convolution of a parameterization; comes before the Keras parent
     in a class's bases."""
 
-    _convolves = True
+    # A convolution's kernel and output go through the parameterization's
+    # `conv_call_kernel` and `conv_output`.
+
+    def _call_kernel(self):
+        return ops.cast(
+            self.parameterization.conv_call_kernel(
+                self._parameter_variables, self._kernel_shape, self.activation
+            ),
+            self.compute_dtype,
+        )
+
+    def _parameterized_output(self, preactivation, values):
+        return self.parameterization.conv_output(
+            preactivation, values, self.activation, self._per_unit
+        )
 
     def __init__(
         self,

@@ -133,12 +133,12 @@ class Parameterization:
         precision; a parameterization may compute it another way."""
         return ops.matmul(inputs, self.call_kernel(values, kernel_shape))
 
-    def conv_call_kernel(self, values, kernel_shape):
-        """The kernel a convolution convolves its inputs with: by default
-        `call_kernel`. A convolution reuses each weight at every position,
-        so its output is usually much larger than its kernel: a
-        parameterization whose `output` scales the preactivation per unit
-        may fold that scale into the kernel here instead (and then
+    def conv_call_kernel(self, values, kernel_shape, activation):
+        """The kernel a convolution with `activation` convolves its inputs
+        with: by default `call_kernel`. A convolution reuses each weight at
+        every position, so its output is usually much larger than its
+        kernel: a parameterization whose `output` scales the preactivation
+        per unit may fold that scale into the kernel here instead (and then
         `conv_output` does not apply it)."""
         return self.call_kernel(values, kernel_shape)
 

@@ -32,6 +32,12 @@ POSITIVELY_HOMOGENEOUS = (
 )
 
 
+def positively_homogeneous(activation):
+    """Whether `act(a z) = a act(z)` for a >= 0 (an activation of
+    `POSITIVELY_HOMOGENEOUS`; None is linear)."""
+    return (activation or keras.activations.linear) in POSITIVELY_HOMOGENEOUS
+
+
 class Geometric(base.Parameterization):
     """Angles (or, for a fan-in of 1, a fixed sign), offset and radius."""
 
@@ -68,12 +74,6 @@ class Geometric(base.Parameterization):
         kernel = self.call_kernel(values, kernel_shape) * values["radius"]
         return kernel, self.forward_bias(values)
 
-    def folds(self, activation):
-        """Whether a layer with this activation computes its output by
-        `folded_kernel` and `folded_output`: for positively homogeneous
-        activations (`POSITIVELY_HOMOGENEOUS`, or None)."""
-        return activation is None or activation in POSITIVELY_HOMOGENEOUS
-
     def _folded_radius(self, values):
         """`(|r|, s)`: |r| written as s * r with the sign s (+1 at r = 0)
         held constant, and r = 0 moved to `_TINY_RADIUS`, so that the
@@ -83,15 +83,26 @@ class Geometric(base.Parameterization):
         nonzero = radius + ops.cast(ops.equal(radius, 0), radius.dtype) * _TINY_RADIUS
         return sign * nonzero, sign
 
-    def folded_kernel(self, values, kernel_shape):
-        """`|r| u` in the kernel's shape: with it the layer's matmul or
-        convolution gives |r| (u . x) directly (see `folded_output`)."""
-        magnitude, _ = self._folded_radius(values)
-        return self.call_kernel(values, kernel_shape) * magnitude
+    # A convolution applies each weight at every position, so its output is
+    # far larger than its kernel: with a positively homogeneous activation
+    # (relu, the default) the radius is folded into the kernel and the bias,
+    # which spares a multiplication of the output and the sum over it for
+    # the radius's gradient. Dense layers, whose kernel is as large as the
+    # output of a batch of a thousand, keep r * act(u . x + lambda) as
+    # written, as do other activations.
 
-    def folded_output(self, preactivation, values, activation, per_unit):
-        """The output from the inputs times `folded_kernel`, for an
-        activation with `folds(activation)`:
+    def conv_call_kernel(self, values, kernel_shape, activation):
+        """`|r| u` in the kernel's shape where the activation folds: the
+        convolution then gives |r| (u . x) directly (see `conv_output`)."""
+        kernel = self.call_kernel(values, kernel_shape)
+        if not positively_homogeneous(activation):
+            return kernel
+        magnitude, _ = self._folded_radius(values)
+        return kernel * magnitude
+
+    def conv_output(self, preactivation, values, activation, per_unit):
+        """Where the activation folds, the output from the inputs
+        convolved with `|r| u`:
 
             r * act(u . x + lambda) = s * act(|r| (u . x) + |r| lambda),
 
@@ -99,6 +110,8 @@ class Geometric(base.Parameterization):
         then scales the small kernel and the bias rather than every output,
         and its gradient comes from the kernel's and the bias's instead of a
         sum over the whole output."""
+        if not positively_homogeneous(activation):
+            return self.output(preactivation, values, activation, per_unit)
         magnitude, sign = self._folded_radius(values)
         if "offset" in values:
             preactivation = preactivation + per_unit(magnitude * values["offset"])
@@ -140,7 +153,7 @@ class Geometric(base.Parameterization):
 
     def inverse_error(self, kernel, bias, activation):
         name = base.activation_name(activation)
-        if (activation or keras.activations.linear) not in POSITIVELY_HOMOGENEOUS:
+        if not positively_homogeneous(activation):
             return (
                 f"its activation {name!r} is not positively homogeneous: no "
                 "radius r, direction u and offset lambda make "
@@ -163,7 +176,7 @@ class Geometric(base.Parameterization):
         if activation is keras.activations.linear:
             return None
         name = base.activation_name(activation)
-        if activation not in POSITIVELY_HOMOGENEOUS:
+        if not positively_homogeneous(activation):
             return (
                 f"its activation {name!r} is not positively homogeneous, so "
                 "r * act(u . x + lambda) is not act(w . x + b) for any w, b. "

@@ -149,7 +149,7 @@ class _Normalized(base.Parameterization):
             per_unit,
         )
 
-    def conv_call_kernel(self, values, kernel_shape):
+    def conv_call_kernel(self, values, kernel_shape, activation):
         """The kernel `g v / |v|` itself: a convolution's output (batch x
         positions x units) is larger than its kernel (fan-in x units), so
         the scale costs less on the kernel. With `data_init` the
@@ -246,9 +246,7 @@ class WeightNorm(_Normalized):
         return tuple(kernel_shape)
 
     def direction_kernel(self, direction, kernel_shape):
-        if tuple(direction.shape) == tuple(kernel_shape):
-            return direction
-        return ops.reshape(direction, kernel_shape)
+        return direction
 
     def to_direction_space(self, flat_kernel):
         return flat_kernel
