@@ -35,6 +35,7 @@ import json
 import os
 import time
 
+from anact_gradient_flow import add_run_arguments
 from anact_gradient_flow import build
 from anact_gradient_flow import fit_on_digits
 from anact_gradient_flow import run_jobs
@@ -86,14 +87,10 @@ def train(job):
 
 def main():
     from common import add_docs_argument
-    from common import add_seed_arguments
     from common import seed_list
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_seed_arguments(parser, 5)
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--depth", type=int, default=30)
-    parser.add_argument("--width", type=int, default=64)
+    add_run_arguments(parser)
     parser.add_argument("--jobs", type=int, default=2, help="processes side by side")
     parser.add_argument(
         "--activations", default=",".join(ACTIVATIONS),

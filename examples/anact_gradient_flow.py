@@ -150,16 +150,22 @@ def succeeded(accuracy):
     return accuracy > 0.5
 
 
-def main():
-    from common import add_docs_argument
+def add_run_arguments(parser):
+    """The seeds, epochs and model size of a run of the deep MLP."""
     from common import add_seed_arguments
-    from common import seed_list
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_seed_arguments(parser, 5)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--depth", type=int, default=30)
     parser.add_argument("--width", type=int, default=64)
+
+
+def main():
+    from common import add_docs_argument
+    from common import seed_list
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_run_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--jobs", type=int, default=1, help="training processes side by side")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of " + ", ".join(VARIANTS))

@@ -20,7 +20,7 @@ Runs every model for `--seeds` seeds (default 5; each seed draws its own
 train/validation split and initial weights) and reports, per model, the
 mean ± standard deviation and median over seeds of the final validation
 accuracy, with the number of runs that learned (final validation accuracy
-above 0.5: the runs are either near chance, 0.1, or above 0.75), of the
+above 0.5: the runs end either near chance, 0.1, or far above it), of the
 first epoch reaching 90% validation accuracy (over the runs that reach it)
 and of the seconds per epoch. Writes OUTPUT/lcw_deep_sigmoid.png (mean
 validation accuracy per epoch, with a band from the lowest to the highest
@@ -66,7 +66,7 @@ MODELS = (
 )
 WIDTH = 100
 # A run has learned when its final validation accuracy is above this; over
-# seeds the runs fall either near chance (0.1) or above 0.75.
+# seeds the runs end either near chance (0.1) or far above it.
 LEARNED = 0.5
 
 
