@@ -11,7 +11,7 @@ Where GmP's extra time goes: the hyperspherical map computes a sine and a
 cosine of every angle (fan_in - 1 per unit), a blocked prefix product of the
 sines forward and a blocked suffix sum backward, every step: for this Dense
 layer about a million angles, against a matmul of 256 multiply-adds per
-weight (1024 at batch 1024, where the map's share is a quarter as large).
+weight (1024 at batch 1024, where the map's share of the step is smaller).
 On JAX, XLA fuses the map into a few loops with the train step; on
 TensorFlow the map and its gradient are compiled with XLA on their own
 (Keras runs the model without XLA on CPU); on PyTorch a custom autograd
