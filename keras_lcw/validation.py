@@ -51,6 +51,10 @@ def _is_real(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _is_finite_real(value):
+    return _is_real(value) and math.isfinite(float(value))
+
+
 def boolean(name, value):
     """Returns `value` if it is `True` or `False`.
 
@@ -188,11 +192,7 @@ def positive_float(name, value):
         ValueError: `value` is not a real number (strings and bools
             included), is not finite, or is not greater than 0.
     """
-    if (
-        not _is_real(value)
-        or not math.isfinite(float(value))
-        or not float(value) > 0.0
-    ):
+    if not _is_finite_real(value) or not float(value) > 0.0:
         _refuse(name, value, "a finite number greater than 0")
     return float(value)
 
@@ -213,11 +213,7 @@ def non_negative_float(name, value):
         ValueError: `value` is not a real number (strings and bools
             included), is not finite, or is negative.
     """
-    if (
-        not _is_real(value)
-        or not math.isfinite(float(value))
-        or not float(value) >= 0.0
-    ):
+    if not _is_finite_real(value) or not float(value) >= 0.0:
         _refuse(name, value, "a finite number greater than or equal to 0")
     return float(value)
 
@@ -242,11 +238,7 @@ def optional_float_at_least(name, value, minimum):
     """
     if value is None:
         return None
-    if (
-        not _is_real(value)
-        or not math.isfinite(float(value))
-        or not float(value) >= minimum
-    ):
+    if not _is_finite_real(value) or not float(value) >= minimum:
         _refuse(name, value, f"None or a finite number of at least {minimum:g}")
     return float(value)
 

@@ -98,3 +98,18 @@ def test_derivative_second_moment(name, derivative):
     got = gaussian.derivative_second_moment(keras.activations.get(name))
     # The activation runs in float32 on the backend.
     assert got == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name, fn",
+    [
+        ("relu", lambda z: np.maximum(z, 0.0)),
+        ("sigmoid", special.expit),
+        ("softplus", lambda z: np.logaddexp(0.0, z)),
+    ],
+)
+def test_moments_match_adaptive_quadrature(name, fn):
+    mean, second, _ = gaussian.moments(keras.activations.get(name))
+    # The activation runs in float32 on the backend.
+    assert mean == pytest.approx(_normal_expectation(fn), rel=1e-6)
+    assert second == pytest.approx(_normal_expectation(lambda z: fn(z) ** 2), rel=1e-6)

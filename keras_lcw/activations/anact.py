@@ -320,11 +320,10 @@ class ANAct(keras.layers.Layer):
         self._broadcast_shape = [
             input_shape[a] if a in self._kept_axes else 1 for a in range(ndim)
         ]
-        forward, backward = gaussian.second_moments(
+        self.gaussian_mean, forward, backward = gaussian.moments(
             self.activation, derivatives.exact_derivative(self.activation)
         )
         self.gaussian_ratios = (forward, backward)
-        self.gaussian_mean = gaussian.first_moment(self.activation)
         # E[z^2] = Var[z] = 1 for z ~ N(0, 1): rho = E[f(z)^2] for both
         # forward statistics.
         self._gaussian_scale = self._combine(forward, backward)

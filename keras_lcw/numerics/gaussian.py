@@ -63,23 +63,22 @@ def activation_values(activation, derivative=None):
     )
 
 
-def first_moment(activation):
-    """E[f(z)] for z ~ N(0, 1): the mean that a centred activation subtracts
-    (`activation` as for `activation_values`)."""
-    nodes, weights = normal_quadrature()
-    values = activation(ops.convert_to_tensor(nodes.astype("float32")))
-    values = np.asarray(ops.convert_to_numpy(values), dtype="float64")
-    return float(np.sum(weights * values))
+def moments(activation, derivative=None):
+    """`(E[f(z)], E[f(z)^2], E[f'(z)^2])` for z ~ N(0, 1): the mean that a
+    centred activation subtracts, and the forward and backward gains of the
+    activation (arguments as for `activation_values`)."""
+    _, weights, values, derivatives = activation_values(activation, derivative)
+    return (
+        float(np.sum(weights * values)),
+        float(np.sum(weights * values**2)),
+        float(np.sum(weights * derivatives**2)),
+    )
 
 
 def second_moments(activation, derivative=None):
     """`(E[f(z)^2], E[f'(z)^2])` for z ~ N(0, 1): the forward and backward
     gains of the activation (arguments as for `activation_values`)."""
-    _, weights, values, derivatives = activation_values(activation, derivative)
-    return (
-        float(np.sum(weights * values**2)),
-        float(np.sum(weights * derivatives**2)),
-    )
+    return moments(activation, derivative)[1:]
 
 
 def derivative_second_moment(activation, derivative=None):

@@ -18,8 +18,8 @@ from keras import ops
 from keras_lcw.numerics import hyperspherical
 from keras_lcw.parameterizations import base
 
-# A radius of exactly 0 is moved to this in the folded output
-# (`Geometric.folded_output`): the output moves by less than 1e-20 times
+# A radius of exactly 0 is moved to this in the folded output of a
+# convolution (`Geometric.conv_output`): the output moves by less than 1e-20 times
 # act(z), and the gradient with respect to r stays act(z) there.
 _TINY_RADIUS = 1e-20
 
