@@ -187,12 +187,23 @@ def value_and_gradients(fn, arrays):
 
         value, grads = jax.value_and_grad(fn, argnums=tuple(range(len(arrays))))(*arrays)
         return np.asarray(value), [np.asarray(g) for g in grads]
-    import torch
-
-    tensors = [torch.tensor(a, requires_grad=True) for a in arrays]
+    # On the device Keras computes on (a GPU where it uses one).
+    tensors = [keras.ops.convert_to_tensor(a).detach().requires_grad_(True) for a in arrays]
     value = fn(*tensors)
     value.backward()
-    return value.detach().numpy(), [t.grad.numpy() for t in tensors]
+    return value.detach().cpu().numpy(), [t.grad.cpu().numpy() for t in tensors]
+
+
+def finite_difference(fn, x, step=1e-6):
+    """Central differences of the scalar NumPy function `fn` at `x`, entry
+    by entry (in `x`'s dtype: pass float64)."""
+    gradient = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[index] += step
+        down[index] -= step
+        gradient[index] = (fn(up) - fn(down)) / (2 * step)
+    return gradient
 
 
 def assert_matches_reference_map(layer, x, reference, seed=0, rtol=2e-5, atol=2e-6):

@@ -11,7 +11,9 @@ from keras import ops
 import keras_lcw
 from keras_lcw.activations import anact
 from tests.harness import LayerContract
+from tests.harness import finite_difference
 from tests.harness import to_numpy
+from tests.harness import value_and_gradients
 from tests.test_anact import REFERENCE
 from tests.test_anact import DenseThenLayerSpec
 from tests.test_anact import _normal_expectation
@@ -132,33 +134,7 @@ def test_static_layer_centres_with_the_gaussian_mean_and_learns_its_gain():
 
 def _gradient(fn, x):
     """The gradient of the scalar fn(x) with the backend's autodiff."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        x = tf.constant(x)
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = fn(x)
-        return tape.gradient(y, x).numpy()
-    if backend == "jax":
-        import jax
-
-        return np.asarray(jax.grad(fn)(x))
-    # On the layer's device (a GPU where Keras uses one).
-    x = ops.convert_to_tensor(x).detach().requires_grad_(True)
-    fn(x).backward()
-    return x.grad.cpu().numpy()
-
-
-def _finite_difference(fn, x, step=1e-6):
-    gradient = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[index] += step
-        down[index] -= step
-        gradient[index] = (fn(up) - fn(down)) / (2 * step)
-    return gradient
+    return value_and_gradients(fn, [x])[1][0]
 
 
 @pytest.mark.parametrize("name", ["tanh", "gelu"])
@@ -180,12 +156,12 @@ def test_gradient_through_the_statistics_matches_finite_differences(name, throug
     x64 = x.astype("float64")
     _, batch_stats = _reference(x64, name, gain=gain)
     if through:
-        expected = _finite_difference(lambda t: np.sum(_reference(t, name, gain=gain)[0] * weights), x64)
+        expected = finite_difference(lambda t: np.sum(_reference(t, name, gain=gain)[0] * weights), x64)
     else:
-        expected = _finite_difference(lambda t: np.sum(_reference(t, name, gain=gain, stats=batch_stats)[0] * weights), x64)
+        expected = finite_difference(lambda t: np.sum(_reference(t, name, gain=gain, stats=batch_stats)[0] * weights), x64)
     np.testing.assert_allclose(got, expected, rtol=2e-3, atol=2e-4)
     # The two gradients differ, so each check can fail.
-    other = _finite_difference(
+    other = finite_difference(
         lambda t: np.sum(_reference(t, name, gain=gain, stats=None if not through else batch_stats)[0] * weights), x64
     )
     assert np.max(np.abs(other - expected)) > 1e-2
@@ -236,7 +212,7 @@ def test_gradient_through_the_statistics_of_a_custom_callable():
         backward = (df(t) ** 2).mean()
         return np.sum(_combine(forward, backward, "arithmetic") * (f(t) - f(t).mean()) * weights)
 
-    expected = _finite_difference(reference, x.astype("float64"))
+    expected = finite_difference(reference, x.astype("float64"))
     np.testing.assert_allclose(_gradient(loss, x), expected, rtol=2e-3, atol=2e-4)
 
 
