@@ -51,15 +51,6 @@ def _selected(only):
     return [name for name in BENCHMARKS if name in names]
 
 
-def _old_block(path, name):
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    begin, end = f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
-    if begin not in text or end not in text:
-        return ""
-    return text[text.index(begin) + len(begin):text.index(end)]
-
-
 args = common.parse_args(__doc__.strip().split("\n")[0])
 selected = _selected(args.only)
 groups = {name: common.markdown_rows(BENCHMARKS[name].main()) for name in selected}
@@ -78,7 +69,7 @@ if not args.no_docs:
         table = "\n".join(common.TABLE_HEADER + [l for g in groups.values() for l in g])
         header = f"{machine}, by `{command}`:"
     else:
-        old = _old_block(path, marker)
+        old = examples_common.read_results(path, marker)
         table = common.merged_table(old, groups)
         previous = next(
             (line for line in old.splitlines() if line.startswith("Measured")), ""

@@ -73,6 +73,22 @@ def docs_page(name):
     return os.path.normpath(os.path.join(DOCS, name))
 
 
+def _markers(name):
+    """The comments that enclose the results table `name` in a page."""
+    return f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
+
+
+def read_results(doc_path, name):
+    """The text between the markers of the results table `name` in a page
+    (`write_results`), or "" where the page has no such markers."""
+    begin, end = _markers(name)
+    with open(doc_path, encoding="utf-8") as f:
+        text = f.read()
+    if begin not in text or end not in text:
+        return ""
+    return text[text.index(begin) + len(begin):text.index(end)]
+
+
 def write_results(doc_path, name, markdown):
     """Replaces the text between the markers of results table `name` in a
     docs page with `markdown`.
@@ -82,7 +98,7 @@ def write_results(doc_path, name, markdown):
     and everything else is kept. Nothing is created: a missing page or
     missing markers raise, and the page is then left as it was.
     """
-    begin, end = f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
+    begin, end = _markers(name)
     with open(doc_path, encoding="utf-8") as f:
         text = f.read()
     counts = (text.count(begin), text.count(end))

@@ -25,8 +25,8 @@ It runs twice:
 - on fresh datasets: seed s draws both the data (`np.random.default_rng(s)`,
   so no fresh dataset is the authors' one) and the initial weights.
 
-GmP on Levy is bimodal: a run either fits (test RMSE about 0.4 to 0.6) or
-stalls near the mean of the data (0.9 to 1.5), so per method the script
+GmP on Levy is bimodal: a run either fits (test RMSE well below 0.7) or
+stalls near the mean of the data (around 1 and above), so per method the script
 reports the mean ± standard deviation, the median and the number of runs
 that fit (test RMSE below 0.7). Writes OUTPUT/gmp_levy.png (the fits of the
 first seed on the authors' dataset and every run's test RMSE) and
@@ -69,7 +69,7 @@ UNITS = 100
 SAMPLES = 50
 NOISE = 0.1
 # A run fits the function when its test RMSE is below this: runs fall
-# either at 0.4 to 0.6 or at 0.9 and above.
+# either well below it or around 1 and above.
 FITS = 0.7
 METHODS = ("plain", "batch norm", "weight norm", "GmP", "GmP + IMN")
 # The authors' figures. "notebook": the one run of each method in their

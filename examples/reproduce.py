@@ -136,7 +136,7 @@ def timing_line(timing):
             f" (each example's own time: {each}; {sum(seconds.values()) / 60:.0f} minutes one after another).")
 
 
-def headline(found, output, timing=None):
+def headline(found, timing=None):
     """The README's table of headline results, from the examples' JSON,
     with how long the run took (`timing`: the run's `seconds`,
     `total_seconds` and `jobs`)."""
@@ -312,7 +312,7 @@ def main(argv=None):
         from common import docs_page
         from common import write_results
 
-        write_results(README, "headline", headline(found, output, timing))
+        write_results(README, "headline", headline(found, timing))
         write_results(docs_page("weight_norm.md"), "weight_norm_rows", weight_norm_rows(found))
     summary = {"quick": args.quick, "backend": backend, "timing": timing,
                "claims": [{"ok": ok, "claim": message} for ok, message in report], "problems": problems,
