@@ -16,9 +16,21 @@ python -m pip install --quiet --upgrade pip
 # a multi-GB CUDA build on Linux.
 python -m pip install --quiet -c ci/constraints.txt -e ".[test]"
 
+# JAX compiles every distinct program of the suite; the many tiny models the
+# tests build repeat across tests, workers and the processes the tests
+# start. A compilation cache for this run alone compiles each one once (it
+# is keyed by the program, so a hit is the same executable).
+cache=$(mktemp -d)
+trap 'rm -rf "$cache"' EXIT
+export JAX_COMPILATION_CACHE_DIR="$cache"
+export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0
+export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0
+
 status=0
 for backend in tensorflow jax torch; do
     echo "=== KERAS_BACKEND=$backend"
+    start=$SECONDS
     KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider -n auto --dist worksteal "$@" || status=1
+    echo "=== KERAS_BACKEND=$backend took $((SECONDS - start)) s"
 done
 exit $status
