@@ -5,7 +5,8 @@ elementwise activation needs each backend's automatic differentiation; what
 a batch is under distribution differs between backends; a custom
 gradient does not survive PyTorch's ONNX export; and `keras.ops.sin` and
 `cos` lose float64 on JAX. It also holds the fused implementations of the
-hyperspherical map (`fused_unit_vectors`), each tested equal to the portable
+hyperspherical map (`fused_unit_vectors`) and of the column norms of weight
+normalization (`fused_inverse_norms`), each tested equal to the portable
 `keras.ops` one, which stays the reference and the fallback. Nothing here
 imports the rest of keras_lcw: every other module may import this one.
 """
@@ -174,8 +175,8 @@ _fused = os.environ.get("KERAS_LCW_FUSED", "1").strip().lower() not in (
 
 
 def set_fused(enabled):
-    """Turns the backend-specific fused implementations (`fused_unit_vectors`)
-    on or off for the whole process; off, every backend runs the portable
+    """Turns the backend-specific fused implementations (`fused_unit_vectors`,
+    `fused_inverse_norms`) on or off for the whole process; off, every backend runs the portable
     `keras.ops` code. The default is on, or off where the environment
     variable `KERAS_LCW_FUSED` is "0" when keras_lcw is imported. It takes
     effect where a function is traced next: a model already compiled keeps
@@ -227,14 +228,38 @@ def fused_unit_vectors(angles, tiny, forward, backward):
         return None
     backend = keras.backend.backend()
     if backend == "tensorflow":
-        if not _tf_gradient_could_be_recorded():
-            return None
-        return _tf_xla_custom_gradient(forward, backward)(angles)
+        return _tf_compiled_in_train_step(forward, backward, angles)
     if backend == "torch":
         if _torch_traced():
             return None
         return _torch_unit_vectors().apply(angles, tiny)
     return None
+
+
+def fused_inverse_norms(columns, forward, backward):
+    """The inverse norm of each column of a 2-D tensor
+    (`keras_lcw.numerics.norms`), with its gradient, fused for the backend;
+    None where the portable code is to run: on JAX (which compiles it with
+    XLA already), on PyTorch (where a fused function measured no faster),
+    when `set_fused(False)`, and on TensorFlow outside a train step.
+
+    `forward(columns)` returns `(inverse_norms, saved)` and
+    `backward(saved, upstream)` the gradient, in `keras.ops`. TensorFlow
+    compiles both with XLA and joins them with `tf.custom_gradient`, as for
+    `fused_unit_vectors`: the norms of a Dense kernel then take one pass over
+    it forward and one backward.
+    """
+    if not _fused or keras.backend.backend() != "tensorflow":
+        return None
+    return _tf_compiled_in_train_step(forward, backward, columns)
+
+
+def _tf_compiled_in_train_step(forward, backward, x):
+    """`forward(x)[0]` with the gradient `backward`, both compiled with XLA,
+    while a gradient tape records; else None."""
+    if not _tf_gradient_could_be_recorded():
+        return None
+    return _tf_xla_custom_gradient(forward, backward)(x)
 
 
 def _tf_gradient_could_be_recorded():

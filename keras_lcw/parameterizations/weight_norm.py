@@ -16,8 +16,9 @@ Each output unit's weight vector is a direction and a norm:
   orthonormal, |B c| = |c|.
 
 v / |v| is computed as `v * rsqrt(s)` with `s = sum(v^2)` replaced by 1
-where it is 0: a unit whose direction is exactly zero gets a zero kernel
-and finite gradients (no NaN), instead of 0 / 0.
+where it is 0 (`keras_lcw.numerics.norms`): a unit whose direction is
+exactly zero gets a zero kernel and finite gradients (no NaN), instead of
+0 / 0.
 
 The inverse of a plain kernel w is `v = w` (for "centered_weight_norm" the
 coordinates `B^T w` of its zero-sum projection `w - mean(w)`, as "lcw"
@@ -42,6 +43,7 @@ assigned in a forward pass.
 from keras import ops
 
 from keras_lcw import initializers
+from keras_lcw.numerics import norms
 from keras_lcw.numerics import zero_sum
 from keras_lcw.parameterizations import base
 from keras_lcw.parameterizations import lcw
@@ -53,12 +55,6 @@ def _columns(direction):
     if len(direction.shape) == 2:
         return direction
     return ops.reshape(direction, (-1, direction.shape[-1]))
-
-
-def _inverse_norms(directions):
-    """`1 / |column|` of a `(rows, units)` tensor; 1 for a zero column."""
-    squared = ops.sum(ops.square(directions), axis=0)
-    return ops.rsqrt(ops.where(squared > 0, squared, ops.ones_like(squared)))
 
 
 class _Normalized(base.Parameterization):
@@ -120,7 +116,7 @@ class _Normalized(base.Parameterization):
     def scale(self, values):
         """`g / |direction|` per unit: what the unnormalized direction is
         multiplied by."""
-        return self.norm(values) * _inverse_norms(
+        return self.norm(values) * norms.inverse_column_norms(
             _columns(values[self.direction_name])
         )
 
@@ -209,7 +205,9 @@ class _Normalized(base.Parameterization):
         """
         values = {name: ops.convert_to_tensor(value) for name, value in values.items()}
         done = values["data_initialized"] > 0.5
-        inverse_norms = _inverse_norms(_columns(values[self.direction_name]))
+        inverse_norms = norms.inverse_column_norms(
+            _columns(values[self.direction_name])
+        )
         positive = variance > 0
         target_scale = ops.where(
             positive,
