@@ -176,8 +176,8 @@ _fused = os.environ.get("KERAS_LCW_FUSED", "1").strip().lower() not in (
 
 def set_fused(enabled):
     """Turns the backend-specific fused implementations (`fused_unit_vectors`,
-    `fused_inverse_norms`) on or off for the whole process; off, every backend runs the portable
-    `keras.ops` code. The default is on, or off where the environment
+    `fused_inverse_norms`) on or off for the whole process; off, every
+    backend runs the portable `keras.ops` code. The default is on, or off where the environment
     variable `KERAS_LCW_FUSED` is "0" when keras_lcw is imported. It takes
     effect where a function is traced next: a model already compiled keeps
     the path it was traced with. Returns the previous setting."""

@@ -34,18 +34,11 @@ from keras import ops
 from keras_lcw import backend_utils
 
 
-def _squared_norms(columns):
-    return ops.sum(ops.square(columns), axis=0)
-
-
-def _guarded_inverse_norms(squared):
-    return ops.rsqrt(ops.where(squared > 0, squared, ops.ones_like(squared)))
-
-
 def _forward(columns):
     """The inverse norms and what `_backward` needs: `(inverse, (columns,
-    inverse))`."""
-    inverse = _guarded_inverse_norms(_squared_norms(columns))
+    inverse))`. Differentiable as it is: the portable path."""
+    squared = ops.sum(ops.square(columns), axis=0)
+    inverse = ops.rsqrt(ops.where(squared > 0, squared, ops.ones_like(squared)))
     return inverse, (columns, inverse)
 
 
@@ -60,6 +53,4 @@ def inverse_column_norms(columns):
     column. Differentiable, with finite gradients everywhere."""
     columns = ops.convert_to_tensor(columns)
     fused = backend_utils.fused_inverse_norms(columns, _forward, _backward)
-    if fused is not None:
-        return fused
-    return _guarded_inverse_norms(_squared_norms(columns))
+    return _forward(columns)[0] if fused is None else fused
