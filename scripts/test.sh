@@ -14,9 +14,7 @@ python -m pip install --quiet --upgrade pip
 # ci/constraints.txt pins torch to 2.13.0, whose CPU build pip takes from
 # the local wheel cache where there is one; a bare `torch` requirement pulls
 # a multi-GB CUDA build on Linux.
-# --no-compile: Python compiles the modules the tests import as they first
-# import them; compiling every installed file up front costs more than that.
-python -m pip install --quiet --no-compile -c ci/constraints.txt -e ".[test]"
+python -m pip install --quiet -c ci/constraints.txt -e ".[test]"
 
 # JAX compiles every distinct program of the suite; the many tiny models the
 # tests build repeat across tests, workers and the processes the tests
@@ -27,11 +25,6 @@ trap 'rm -rf "$cache"' EXIT
 export JAX_COMPILATION_CACHE_DIR="$cache"
 export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0
 export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0
-
-# One thread per worker unless told otherwise: the workers already use every
-# CPU, and a PyTorch thread pool per worker (and per process the tests
-# start) would contend for the same cores.
-export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 
 status=0
 for backend in tensorflow jax torch; do
