@@ -14,7 +14,11 @@ python -m pip install --quiet --upgrade pip
 # ci/constraints.txt pins torch to 2.13.0, whose CPU build pip takes from
 # the local wheel cache where there is one; a bare `torch` requirement pulls
 # a multi-GB CUDA build on Linux.
-python -m pip install --quiet -c ci/constraints.txt -e ".[test]"
+python -m pip install --quiet --no-compile -c ci/constraints.txt -e ".[test]"
+# pip byte-compiles what it installs on one core; compileall does the same on
+# all of them. A file that does not compile on this Python (a PyTorch test
+# helper in newer syntax) is left uncompiled, as pip leaves it.
+python -m compileall -q -j 0 "$(python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" > /dev/null || true
 
 # JAX compiles every distinct program of the suite; the many tiny models the
 # tests build repeat across tests, workers and the processes the tests
@@ -30,7 +34,14 @@ status=0
 for backend in tensorflow jax torch; do
     echo "=== KERAS_BACKEND=$backend"
     start=$SECONDS
-    KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider -n auto --dist worksteal "$@" || status=1
+    threads=()
+    if [ "$backend" = torch ] && [ -z "${OMP_NUM_THREADS:-}" ]; then
+        # Every test worker already has a core of its own; PyTorch's
+        # intra-op pool, one thread per core in each worker, then only
+        # contends with the other workers for the same cores.
+        threads=(OMP_NUM_THREADS=1)
+    fi
+    env "${threads[@]}" KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider -n auto --dist worksteal "$@" || status=1
     echo "=== KERAS_BACKEND=$backend took $((SECONDS - start)) s"
 done
 exit $status
