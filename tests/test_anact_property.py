@@ -34,7 +34,7 @@ def layer_spreads(activation_layer, seed=0):
 
 
 @pytest.mark.slow
-@pytest.mark.backends("jax")
+@pytest.mark.backends("torch")
 @pytest.mark.parametrize("name", ["relu", "tanh", "gelu", "swish"])
 def test_anact_shrinks_the_spread_across_layers_tenfold(name):
     bare = layer_spreads(lambda: keras.layers.Activation(name))
