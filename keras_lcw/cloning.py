@@ -4,6 +4,8 @@ Both clone a Sequential or Functional model layer by layer, replacing some
 layers by others and carrying every layer's weights over.
 """
 
+import inspect
+
 import keras
 from keras import ops
 
@@ -48,18 +50,9 @@ def _variables_by_name(layer):
     return variables
 
 
-def named_weights(layer):
-    """`layer`'s weights as NumPy arrays, keyed by their path below the
-    layer."""
-    return {
-        key: ops.convert_to_numpy(variable)
-        for key, variable in _variables_by_name(layer).items()
-    }
-
-
 def assign_named_weights(layer, weights):
-    """Assigns `weights` (as `named_weights` returns them) to `layer`'s
-    variables by name; raises unless the names are the same."""
+    """Assigns `weights` (NumPy arrays by their path below the layer) to
+    `layer`'s variables by name; raises unless the names are the same."""
     variables = _variables_by_name(layer)
     if set(variables) != set(weights):
         raise ValueError(
@@ -70,33 +63,89 @@ def assign_named_weights(layer, weights):
         variable.assign(weights[key])
 
 
+class CopiedWeights:
+    """The variables of a layer that is copied whole, for its copy.
+
+    The copy has the original's class and config, so it creates the same
+    variables in the same order, with the same names; but the paths of the
+    variables of its parts carry names Keras generates ("seed_generator_1",
+    "dense_2"), which differ between the two. So they are paired in order,
+    and each pair must agree in name and shape.
+    """
+
+    def __init__(self, layer):
+        self.names = [variable.name for variable in layer.variables]
+        self.values = [ops.convert_to_numpy(v) for v in layer.variables]
+
+    def assign_to(self, layer):
+        variables = layer.variables
+        found = [(v.name, tuple(v.shape)) for v in variables]
+        expected = [(n, value.shape) for n, value in zip(self.names, self.values)]
+        if found != expected:
+            raise ValueError(
+                f"The copy of layer '{layer.name}' has the variables "
+                f"(name, shape) {found}; the original has {expected}."
+            )
+        for variable, value in zip(variables, self.values):
+            variable.assign(value)
+
+
 def copy_layer(layer, config=None):
     """Returns `(unbuilt_copy, weights)`: `layer` rebuilt from `config`
-    (default: its own) and its current weights by name."""
+    (default: its own) and its current weights (`CopiedWeights`)."""
     if config is None:
         config = keras.saving.serialize_keras_object(layer)["config"]
-    return layer.__class__.from_config(config), named_weights(layer)
+    return layer.__class__.from_config(config), CopiedWeights(layer)
+
+
+def _call_without_unknown_mask(layer, *args, **kwargs):
+    """Calls a clone with the arguments the original's call received, less
+    a `mask` that the clone's `call` does not take (Keras passes a mask
+    only to a layer whose `call` takes one, and the replacing layer may
+    differ from the original there)."""
+    if "mask" in kwargs and "mask" not in inspect.signature(layer.call).parameters:
+        kwargs.pop("mask")
+    return layer(*args, **kwargs)
 
 
 def rebuild(model, replace):
     """Clones `model`, with `replace(layer) -> (unbuilt_layer, weights)`
-    deciding each leaf layer's clone and its weights by name.
+    deciding each leaf layer's clone and its weights: a dictionary by path
+    below the layer, or `CopiedWeights`.
 
-    Nested Sequential and Functional models are rebuilt recursively.
+    Nested Sequential and Functional models are rebuilt recursively (each
+    once, where it is used more than once).
     """
     pending = []
+    nested = {}
 
     def clone_layer(layer):
+        if not isinstance(layer, keras.layers.Layer):
+            # An operation in a Functional graph (`keras.ops.add` on
+            # symbolic tensors, a mask's `not_equal`): no weights.
+            return layer.__class__.from_config(layer.get_config())
+        if isinstance(layer, (keras.Sequential, Functional)):
+            if id(layer) not in nested:
+                nested[id(layer)] = rebuild(layer, replace)
+            return nested[id(layer)]
         clone, weights = replace(layer)
         pending.append((clone, weights))
         return clone
 
-    rebuilt = keras.models.clone_model(
-        model, clone_function=clone_layer, recursive=True
+    # Keras takes a call_function for Functional models only: a Sequential
+    # model passes no call arguments on.
+    call = (
+        {"call_function": _call_without_unknown_mask}
+        if isinstance(model, Functional)
+        else {}
     )
+    rebuilt = keras.models.clone_model(model, clone_function=clone_layer, **call)
     # The clones are built by clone_model's symbolic call: weights go in after.
     for clone, weights in pending:
-        assign_named_weights(clone, weights)
+        if isinstance(weights, CopiedWeights):
+            weights.assign_to(clone)
+        else:
+            assign_named_weights(clone, weights)
     return rebuilt
 
 

@@ -104,3 +104,54 @@ def test_bake_leaves_the_original_untouched():
     for b, v in zip(before, model.variables):
         np.testing.assert_array_equal(b, to_numpy(v))
     assert isinstance(model.layers[0], keras_lcw.LCWConv2D)
+
+
+class _TwoDense(keras.layers.Layer):
+    """A layer whose parts get generated names ("dense_7"), different in
+    every copy."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.first = keras.layers.Dense(4, activation="tanh")
+        self.second = keras.layers.Dense(4)
+
+    def call(self, x):
+        return self.second(self.first(x))
+
+
+def _model_with_other_layers():
+    """A masked sequence through InputMeanNormalization, layers with seed
+    generators (Dropout, an LSTM), a layer with parts, and raw keras.ops in
+    the graph."""
+    tokens = keras.Input((5,), dtype="int32")
+    x = keras.layers.Embedding(10, 4, mask_zero=True)(tokens)
+    x = keras_lcw.InputMeanNormalization(name="input_mean_normalization")(x)
+    x = keras.layers.Bidirectional(keras.layers.LSTM(3, dropout=0.2))(x)
+    x = keras.layers.Dropout(0.5)(x)
+    x = _TwoDense(name="two_dense")(x)
+    x = keras.ops.concatenate([x, keras.ops.square(x)], axis=-1)
+    x = keras.layers.Dense(3, name="plain_dense")(x)
+    return keras.Model(tokens, keras_lcw.LCWDense(2, name="lcw_dense")(x))
+
+
+@pytest.mark.parametrize("rewrite", ["bake", "convert"])
+def test_every_other_layer_is_copied_with_its_state(rewrite):
+    model = _model_with_other_layers()
+    perturb_variables(model)
+    tokens = np.array([[1, 2, 0, 0, 0], [3, 4, 5, 6, 0]], "int32")
+    if rewrite == "bake":
+        rewritten = keras_lcw.bake(model)
+    else:
+        rewritten, converted = keras_lcw.convert(model, to="weight_norm", layers=["plain_dense"])
+        assert converted == ["plain_dense"]
+    # Every other layer has the same variables, the seed generators' states
+    # included.
+    replaced = {"plain_dense", "lcw_dense", "input_mean_normalization"}
+    for original, copy in zip(model.layers, rewritten.layers):
+        if original.name in replaced:
+            continue
+        assert type(copy) is type(original)
+        assert [v.name for v in copy.variables] == [v.name for v in original.variables]
+        for a, b in zip(original.variables, copy.variables):
+            np.testing.assert_array_equal(to_numpy(a), to_numpy(b), err_msg=a.path)
+    np.testing.assert_allclose(to_numpy(rewritten(tokens)), to_numpy(model(tokens)), rtol=1e-5, atol=1e-6)
