@@ -74,7 +74,9 @@ def value_and_elementwise_derivative(fn, x, differentiable=False):
 def is_concrete(x):
     """Whether the values of the tensor `x` can be read now: False while a
     backend traces a graph (TensorFlow outside eager execution, a JAX
-    tracer), where `x` is symbolic."""
+    tracer) and for a PyTorch tensor on the "meta" device (Keras builds a
+    layer on it where it infers shapes, in `fit` for a model not built
+    before), where `x` has a shape but no values."""
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
@@ -84,7 +86,7 @@ def is_concrete(x):
         import jax
 
         return not isinstance(x, jax.core.Tracer)
-    return True
+    return not getattr(x, "is_meta", False)
 
 
 def batch_mean(x, axes, synchronized=False):
