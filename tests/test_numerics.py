@@ -5,6 +5,7 @@ from scipy import integrate
 from scipy import special
 
 from keras_lcw.numerics import gaussian
+from keras_lcw.numerics import statistics
 from keras_lcw.numerics import zero_sum
 from tests.harness import to_numpy
 
@@ -113,3 +114,14 @@ def test_moments_match_adaptive_quadrature(name, fn):
     # The activation runs in float32 on the backend.
     assert mean == pytest.approx(_normal_expectation(fn), rel=1e-6)
     assert second == pytest.approx(_normal_expectation(lambda z: fn(z) ** 2), rel=1e-6)
+
+
+def test_batch_moments_are_two_pass():
+    x = np.random.default_rng(0).normal(size=(64, 3, 5)).astype("float32")
+    mean, variance = statistics.moments(x, [0, 1])
+    np.testing.assert_allclose(to_numpy(mean), x.mean(axis=(0, 1)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(variance), x.var(axis=(0, 1)), rtol=1e-5)
+    # A constant: exactly 0, where E[x^2] - E[x]^2 in float32 can be
+    # negative and a mean of 1000 entries is off by its rounding.
+    constant = np.full((10, 1000, 2), 0.27449694, "float32")
+    np.testing.assert_array_equal(to_numpy(statistics.moments(constant, [0, -2])[1]), 0.0)

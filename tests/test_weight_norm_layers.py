@@ -159,6 +159,9 @@ def test_arguments_are_checked():
         keras_lcw.WeightNormDense(3, data_init="yes")
     with pytest.raises(ValueError, match="`bias_constraint` with data_init=True"):
         keras_lcw.WeightNormConv2D(3, 3, data_init=True, bias_constraint="non_neg")
+    # Without a bias there is no offset for the constraint to miss.
+    keras_lcw.WeightNormConv2D(3, 3, use_bias=False, data_init=True, bias_constraint="non_neg")
+    assert keras_lcw.WeightNormDense(3, data_init=np.bool_(True)).data_init is True
     with pytest.raises(ValueError, match="kernel_constraint"):
         keras_lcw.CenteredWeightNormDense(3, kernel_constraint="non_neg")
     with pytest.raises(ValueError, match="is the 'weight_norm' parameterization"):
@@ -267,6 +270,44 @@ def test_data_init_without_bias_sets_the_scale_only():
     y = to_numpy(layer(x, training=True))
     np.testing.assert_allclose(y.std(axis=0), 1.0, rtol=1e-4)
     np.testing.assert_allclose(to_numpy(layer(x)), y, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [keras_lcw.WeightNormConv2D, keras_lcw.CenteredWeightNormDense])
+def test_data_init_keeps_g_of_a_unit_constant_over_the_batch(cls):
+    # A constant input makes every unit's preactivation constant, and the
+    # float32 moments then give a tiny variance, not 0.
+    if cls is keras_lcw.WeightNormConv2D:
+        layer, x = cls(2, 3, data_init=True), np.full((4, 6, 6, 1), 0.7, "float32")
+    else:
+        layer, x = cls(3, data_init=True), np.tile(np.float32([0.3, -1.1, 2.0, 0.4]), (8, 1))
+    layer.build(x.shape)
+    g = to_numpy(layer.kernel_norm)
+    y = to_numpy(layer(x, training=True))
+    assert float(to_numpy(layer.data_initialized)) == 1.0
+    np.testing.assert_allclose(to_numpy(layer.parameterization.norm(layer.parameter_values())), g, rtol=1e-6)
+    # The bias removes the constant.
+    np.testing.assert_allclose(y, 0.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("bad", ["empty", "nan", "inf"])
+def test_data_init_waits_for_a_batch_with_finite_moments(bad):
+    layer = keras_lcw.WeightNormDense(3, data_init=True)
+    x = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
+    layer.build(x.shape)
+    state = [to_numpy(v) for v in layer.non_trainable_variables]
+    if bad == "empty":
+        batch = x[:0]
+    else:
+        batch = x.copy()
+        batch[2, 1] = {"nan": np.nan, "inf": np.inf}[bad]
+    layer(batch, training=True)
+    for before, variable in zip(state, layer.non_trainable_variables):
+        np.testing.assert_array_equal(to_numpy(variable), before, err_msg=variable.name)
+    # The next usable batch does it.
+    y = to_numpy(layer(x, training=True))
+    assert float(to_numpy(layer.data_initialized)) == 1.0
+    np.testing.assert_allclose(y.std(axis=0), 1.0, rtol=1e-4)
+    assert np.all(np.isfinite(to_numpy(layer(x))))
 
 
 # The migration path from tensorflow-addons.

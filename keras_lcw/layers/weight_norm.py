@@ -8,7 +8,9 @@ the layers, their arguments and the data-dependent initialization.
 import keras
 from keras import ops
 
+from keras_lcw import validation
 from keras_lcw.layers import reparameterized
+from keras_lcw.numerics import statistics
 from keras_lcw.parameterizations import weight_norm
 
 
@@ -17,14 +19,10 @@ class _DataInit:
     batch (`keras_lcw.parameterizations.weight_norm`)."""
 
     def _set_data_init(self, data_init):
-        if not isinstance(data_init, bool):
-            raise ValueError(
-                "`data_init` must be True or False; received "
-                f"data_init={data_init!r}."
-            )
+        data_init = validation.boolean("data_init", data_init)
         self.data_init = data_init
         if data_init:
-            if self.bias_constraint is not None:
+            if self.use_bias and self.bias_constraint is not None:
                 raise ValueError(
                     f"{type(self).__name__} does not accept `bias_constraint` "
                     "with data_init=True: the data-dependent initialization "
@@ -45,7 +43,7 @@ class _DataInit:
                 1 if getattr(self, "data_format", None) == "channels_first" else rank - 1
             )
             axes = [axis for axis in range(rank) if axis != channel_axis]
-            mean, variance = ops.moments(
+            mean, variance = statistics.moments(
                 ops.cast(preactivation, self.variable_dtype), axes
             )
             updates = self.parameterization.data_initialized_values(

@@ -1,4 +1,4 @@
-"""Batch statistics: masked means in the input's precision.
+"""Batch statistics: masked means in the input's precision, and moments.
 
 Layers that normalize with mini-batch statistics (`keras_lcw.ANAct`,
 `keras_lcw.InputMeanNormalization`) compute them here: float64 inputs in
@@ -56,3 +56,26 @@ def masked_mean(x, axes, mask=None, synchronized=False):
     return backend_utils.batch_mean(
         x, axes, synchronized=synchronized
     ) / backend_utils.batch_mean(weights, axes, synchronized=synchronized)
+
+
+def moments(x, axes):
+    """The mean and variance of `x` over `axes`, shifted by the first entry.
+
+    `keras.ops.moments` computes the variance as `E[x^2] - E[x]^2` on
+    PyTorch, which is off by about float rounding times `E[x^2]` (and can be
+    negative) where the variance is small against the mean. Here the first
+    entry along `axes` is subtracted first and the variance is the mean of
+    the squared deviations from the mean of the differences: exactly 0 for
+    a constant, and off by about the rounding of the spread alone.
+    """
+    x = ops.convert_to_tensor(x)
+    axes = [axis % len(x.shape) for axis in axes]
+    first = tuple(
+        slice(0, 1) if axis in axes else slice(None) for axis in range(len(x.shape))
+    )
+    # The mean of the one entry is that entry (NaN for an empty batch).
+    shift = ops.mean(x[first], axis=axes, keepdims=True)
+    difference = x - shift
+    mean = ops.mean(difference, axis=axes, keepdims=True)
+    variance = ops.mean(ops.square(difference - mean), axis=axes)
+    return ops.squeeze(shift + mean, axis=axes), variance

@@ -49,6 +49,12 @@ from keras_lcw.parameterizations import base
 from keras_lcw.parameterizations import lcw
 
 
+# The data-dependent initialization takes a unit's preactivation for
+# constant over a batch where its standard deviation is at most this times
+# its mean: float32 moments of a constant are off by about that much.
+CONSTANT_RELATIVE_STD = 1e-5
+
+
 def _columns(direction):
     """A direction variable as a `(rows, units)` tensor (one column per
     unit)."""
@@ -199,16 +205,27 @@ class _Normalized(base.Parameterization):
         preactivation `t = x . direction` (before `output` scales it). Where
         the flag is 0, the effective g becomes `|direction| / std(t)` and
         the bias `-mean(t) / std(t)`, so that `g t / |direction| + b` has
-        zero mean and unit variance over the batch (a unit whose `t` is
-        constant keeps its g); the flag becomes 1. Where it is 1 the state
-        is returned unchanged. No gradient flows through the result.
+        zero mean and unit variance over the batch; the flag becomes 1. A
+        unit whose `t` is constant over the batch (its standard deviation
+        at most `CONSTANT_RELATIVE_STD` times its mean: the rounding of the
+        moments) keeps its g, and its bias becomes `-mean(t)` times its
+        scale. Where the flag is 1 the state is returned unchanged, and so
+        it is after a batch whose moments are not all finite (a NaN or
+        infinite input, or an empty batch): the initialization waits for a
+        usable batch. No gradient flows through the result.
         """
         values = {name: ops.convert_to_tensor(value) for name, value in values.items()}
+        usable = ops.logical_and(
+            ops.all(ops.isfinite(mean)), ops.all(ops.isfinite(variance))
+        )
         done = values["data_initialized"] > 0.5
+        keep = ops.logical_or(done, ops.logical_not(usable))
         inverse_norms = norms.inverse_column_norms(
             _columns(values[self.direction_name])
         )
-        positive = variance > 0
+        positive = ops.logical_and(
+            variance > 0, variance > ops.square(CONSTANT_RELATIVE_STD * mean)
+        )
         target_scale = ops.where(
             positive,
             ops.rsqrt(ops.where(positive, variance, ops.ones_like(variance))),
@@ -217,13 +234,17 @@ class _Normalized(base.Parameterization):
         target_offset = target_scale / inverse_norms - values["kernel_norm"]
         updates = {
             "kernel_norm_offset": ops.where(
-                done, values["kernel_norm_offset"], target_offset
+                keep, values["kernel_norm_offset"], target_offset
             ),
-            "data_initialized": ops.ones_like(values["data_initialized"]),
+            "data_initialized": ops.where(
+                usable,
+                ops.ones_like(values["data_initialized"]),
+                values["data_initialized"],
+            ),
         }
         if "bias" in values:
             updates["bias_offset"] = ops.where(
-                done,
+                keep,
                 values["bias_offset"],
                 -mean * target_scale - values["bias"],
             )
