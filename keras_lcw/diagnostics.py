@@ -109,6 +109,19 @@ def _probes(model):
     return found
 
 
+def _batch_size(name, value):
+    """The number of examples of `value` (an array, or a list of arrays for
+    a model of several inputs or outputs)."""
+    first = value[0] if isinstance(value, (list, tuple)) and value else value
+    shape = getattr(first, "shape", None)
+    if shape is None or len(shape) == 0:
+        raise ValueError(
+            f"`{name}` must be an array with a batch axis (or a list of "
+            f"them); received {type(value).__name__}."
+        )
+    return int(shape[0])
+
+
 def signal_statistics(model, x, y, loss):
     """Measures activation shift and gradient flow at every GradientProbe.
 
@@ -125,17 +138,50 @@ def signal_statistics(model, x, y, loss):
         `names`, `forward_second_moment`, `activation_shift`,
         `backward_second_moment` (see the module docstring).
     """
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            "signal_statistics() takes a keras.Model; received an object of "
+            f"type {type(model).__name__}."
+        )
     probes = _probes(model)
-    batch = len(x)
+    try:
+        if isinstance(model, keras.Sequential):
+            # Sequential models have no `input` of their own.
+            inputs, model_outputs = model.inputs[0], model.outputs[0]
+        else:
+            inputs, model_outputs = model.input, model.output
+    except (AttributeError, ValueError, TypeError, IndexError):
+        inputs = model_outputs = None
+    if inputs is None:
+        raise ValueError(
+            f"Model '{model.name}' has no symbolic inputs: give it a "
+            "keras.Input (a Sequential model's first entry), call it on a "
+            "batch once, or build it as a Functional model."
+        )
+    batch = _batch_size("x", x)
+    if _batch_size("y", y) != batch:
+        raise ValueError(
+            f"`x` and `y` must hold the same number of examples; received "
+            f"{batch} and {_batch_size('y', y)}."
+        )
     for probe in probes:
         if probe.batch_size != batch:
             raise ValueError(
                 f"GradientProbe '{probe.name}' has batch_size="
                 f"{probe.batch_size}, but the batch has {batch} examples."
             )
+        if len(probe._inbound_nodes) != 1:
+            raise ValueError(
+                f"GradientProbe '{probe.name}' is called "
+                f"{len(probe._inbound_nodes)} times in the model; use one "
+                "probe per tensor to watch."
+            )
     saved = [ops.convert_to_numpy(v) for v in model.variables]
-    tapped = keras.Model(model.input, [p.output for p in probes])
+    tapped = keras.Model(inputs, [p.output for p in probes])
     outputs = tapped(x, training=True)
+    if not isinstance(outputs, (list, tuple)):
+        # A model of one output returns the tensor itself.
+        outputs = [outputs]
     forward, shift = [], []
     for z in outputs:
         z = np.asarray(ops.convert_to_numpy(z), dtype="float64")
@@ -150,7 +196,7 @@ def signal_statistics(model, x, y, loss):
         for probe in probes:
             probe.active = True
             probe.trainable = True
-        measuring = keras.Model(model.input, model.output)
+        measuring = keras.Model(inputs, model_outputs)
         measuring.compile(keras.optimizers.SGD(1.0), loss=loss)
         measuring.train_on_batch(x, y)
         backward = [

@@ -82,6 +82,40 @@ def test_errors_are_clear():
         signal_statistics(plain, x, y, "sparse_categorical_crossentropy")
 
 
+def test_one_probe_and_sequential_models_are_measured():
+    x, y = _batch()
+    sequential = keras.Sequential([keras.Input((16,)), keras.layers.Dense(8), GradientProbe(BATCH), keras.layers.Activation("tanh"), keras.layers.Dense(3)])
+    functional = _mlp(lambda: keras.layers.Dense(8), depth=1, activation="tanh")
+    functional.set_weights(sequential.get_weights())
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    got, expected = signal_statistics(sequential, x, y, loss), signal_statistics(functional, x, y, loss)
+    for key in ("forward_second_moment", "activation_shift", "backward_second_moment"):
+        assert got[key].shape == (1,)
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-6, err_msg=key)
+    z = x @ to_numpy(sequential.layers[0].kernel) + to_numpy(sequential.layers[0].bias)
+    np.testing.assert_allclose(got["forward_second_moment"], [np.mean(z.astype("float64") ** 2)], rtol=1e-4)
+
+
+def test_bad_arguments_are_refused_clearly():
+    x, y = _batch()
+    loss = "sparse_categorical_crossentropy"
+    model = _mlp(lambda: keras.layers.Dense(8), depth=2)
+    with pytest.raises(TypeError, match="takes a keras.Model; received an object of type NoneType"):
+        signal_statistics(None, x, y, loss)
+    with pytest.raises(ValueError, match="`x` and `y` must hold the same number of examples; received 32 and 31"):
+        signal_statistics(model, x, y[:31], loss)
+    with pytest.raises(ValueError, match="`x` must be an array with a batch axis"):
+        signal_statistics(model, np.float32(1.0), y, loss)
+    unbuilt = keras.Sequential([keras.layers.Dense(8), GradientProbe(BATCH)])
+    with pytest.raises(ValueError, match="has no symbolic inputs"):
+        signal_statistics(unbuilt, x, y, loss)
+    probe, dense = GradientProbe(BATCH), keras.layers.Dense(16)
+    inputs = keras.Input((16,))
+    shared = keras.Model(inputs, probe(dense(probe(dense(inputs)))))
+    with pytest.raises(ValueError, match=f"GradientProbe '{probe.name}' is called 2 times"):
+        signal_statistics(shared, x, x, "mse")
+
+
 def test_probe_config_round_trip(tmp_path):
     model = _mlp(lambda: keras.layers.Dense(8), depth=1)
     path = str(tmp_path / "m.keras")
