@@ -40,7 +40,10 @@ def _check_names(argument, values, lookup):
             f"`{argument}` must be a sequence of names, such as ({values!r},); "
             f"received the string {argument}={values!r}."
         )
-    values = tuple(values)
+    try:
+        values = tuple(values)
+    except TypeError:
+        values = None
     if not values or not all(isinstance(v, str) for v in values):
         raise ValueError(
             f"`{argument}` must be a non-empty sequence of names; received "
@@ -49,6 +52,29 @@ def _check_names(argument, values, lookup):
     for value in values:
         lookup(value)  # Raises for an unknown name, listing the allowed ones.
     return values
+
+
+def _choice(hp, name, values):
+    """`hp.Choice(name, values)`, refused where `name` is declared already
+    with other values (keras-tuner would return the first declaration's
+    value, out of the new values)."""
+    for declared in getattr(hp, "space", ()):
+        if declared.name == name and list(declared.values) != list(values):
+            raise ValueError(
+                f"The hyperparameter {name!r} is declared already, with the "
+                f"choices {list(declared.values)}; received {list(values)}. "
+                "Give this layer another prefix, or the same choices."
+            )
+    return hp.Choice(name, list(values))
+
+
+def _refuse_activation(function, kwargs):
+    if "activation" in kwargs:
+        raise ValueError(
+            f"{function}() declares the activation as a choice: pass "
+            f"`activations=({kwargs['activation']!r},)` instead of "
+            f"activation={kwargs['activation']!r}."
+        )
 
 
 def _declare_dense_choices(hp, prefix, parameterizations, activations):
@@ -61,8 +87,8 @@ def _declare_dense_choices(hp, prefix, parameterizations, activations):
     )
     activations = _check_names("activations", activations, keras.activations.get)
     return (
-        hp.Choice(f"{prefix}/parameterization", list(parameterizations)),
-        hp.Choice(f"{prefix}/activation", list(activations)),
+        _choice(hp, f"{prefix}/parameterization", parameterizations),
+        _choice(hp, f"{prefix}/activation", activations),
     )
 
 
@@ -98,7 +124,7 @@ def kernel_constraint(
     >>> model = build(keras_tuner.HyperParameters())
     """
     values = _check_names("values", values, constraints.get)
-    choice = hp.Choice(name, list(values))
+    choice = _choice(hp, name, values)
     arguments = {}
     for value in values:
         if value in _CONSTRAINT_ARGUMENTS:
@@ -154,6 +180,7 @@ def dense(
     >>> import keras_tuner
     >>> model = build(keras_tuner.HyperParameters())
     """
+    _refuse_activation("dense", kwargs)
     parameterization, activation = _declare_dense_choices(
         hp, prefix, parameterizations, activations
     )
@@ -213,6 +240,7 @@ def block(
     >>> import keras_tuner
     >>> model = build(keras_tuner.HyperParameters())
     """
+    _refuse_activation("block", kwargs)
     normalizations = _check_names(
         "normalizations",
         normalizations,
@@ -221,7 +249,7 @@ def block(
     parameterization, activation = _declare_dense_choices(
         hp, prefix, parameterizations, activations
     )
-    normalization = hp.Choice(f"{prefix}/normalization", list(normalizations))
+    normalization = _choice(hp, f"{prefix}/normalization", normalizations)
     # A parameterization's default initializer depends on the activation
     # (LCW: the activation's gain, which keeps a zero-sum stack's signal at
     # depth); the Dense layer cannot see it when the activation is a layer

@@ -91,6 +91,28 @@ def test_bad_names():
         tuning.dense(hp, 4, activations=("relu", "no_such_activation"))
     with pytest.raises(ValueError, match="non-empty"):
         tuning.dense(hp, 4, activations=())
+    with pytest.raises(ValueError, match=r"`parameterizations` must be a non-empty sequence of names; received None"):
+        tuning.dense(hp, 4, parameterizations=None)
+
+
+def test_activation_is_a_choice_not_an_argument():
+    hp = keras_tuner.HyperParameters()
+    with pytest.raises(ValueError, match=r"dense\(\) declares the activation as a choice: pass `activations=\('relu',\)`"):
+        tuning.dense(hp, 4, activation="relu")
+    with pytest.raises(ValueError, match=r"block\(\) declares the activation as a choice"):
+        tuning.block(hp, 4, activation="relu")
+
+
+def test_a_prefix_declared_with_other_choices_is_refused():
+    hp = keras_tuner.HyperParameters()
+    tuning.dense(hp, 4, prefix="hidden", parameterizations=("lcw", "plain"))
+    # The same choices share the hyperparameter.
+    tuning.dense(hp, 4, prefix="hidden", parameterizations=("lcw", "plain"))
+    with pytest.raises(ValueError, match=r"'hidden/parameterization' is declared already, with the choices \['lcw', 'plain'\]; received \['plain'\]"):
+        tuning.dense(hp, 4, prefix="hidden", parameterizations=("plain",))
+    tuning.kernel_constraint(hp, values=("none", "lcw"))
+    with pytest.raises(ValueError, match="'kernel_constraint' is declared already"):
+        tuning.kernel_constraint(hp, values=("none", "max_norm"))
 
 
 class _RecordingHyperModel(keras_tuner.HyperModel):
