@@ -313,6 +313,20 @@ def test_bad_axes_for_the_input_are_refused(axis, shape, match):
         keras_lcw.ANAct("relu", axis=axis).build(shape)
 
 
+@pytest.mark.parametrize("axis", [None, -1])
+def test_called_on_another_shape_is_refused_by_its_input_spec(axis):
+    layer = keras_lcw.ANAct("tanh", axis=axis)
+    layer(np.ones((2, 4), "float32"), training=True)
+    with pytest.raises(ValueError, match="expected ndim=2, found ndim=3"):
+        layer(np.ones((2, 3, 4), "float32"), training=True)
+    if axis is None:
+        # Statistics over every axis: another width is fine.
+        layer(np.ones((2, 5), "float32"), training=True)
+    else:
+        with pytest.raises(ValueError, match="expected axis 1 of input shape to have value 4"):
+            layer(np.ones((2, 5), "float32"), training=True)
+
+
 def test_exported_at_top_level_and_in_activations():
     assert keras_lcw.ANAct is keras_lcw.activations.ANAct
 

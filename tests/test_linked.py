@@ -188,6 +188,27 @@ def test_prelu_bad_shared_axes_are_refused():
         keras_lcw.LinkedPReLU().build((None, None, 4))
 
 
+def test_prelu_called_on_another_shape_is_refused_by_its_input_spec():
+    layer = keras_lcw.LinkedPReLU(shared_axes=[1])
+    layer(np.ones((2, 3, 4), "float32"))
+    # The shared axis may change; the others hold weights.
+    assert tuple(layer(np.ones((2, 6, 4), "float32")).shape) == (2, 6, 8)
+    with pytest.raises(ValueError, match="expected axis 2 of input shape to have value 4"):
+        layer(np.ones((2, 3, 5), "float32"))
+    with pytest.raises(ValueError, match="expected ndim=3, found ndim=2"):
+        layer(np.ones((2, 4), "float32"))
+
+
+@pytest.mark.parametrize("make", [lambda: keras_lcw.Linked("swish"), keras_lcw.LinkedReLU, keras_lcw.LinkedGELU, keras_lcw.LinkedPReLU])
+@pytest.mark.parametrize("dtype", ["int32", "bool"])
+def test_integer_and_bool_inputs_are_cast_to_the_compute_dtype(make, dtype):
+    x = np.array([[0, 1, 1, 0], [1, 0, 2, 3]]).astype(dtype)
+    layer = make()
+    y = layer(x)
+    assert keras.backend.standardize_dtype(y.dtype) == "float32"
+    np.testing.assert_allclose(to_numpy(y), to_numpy(make()(x.astype("float32"))), rtol=1e-6)
+
+
 def test_layers_are_exported():
     for name in ["Linked", "LinkedReLU", "LinkedSELU", "LinkedSwish", "LinkedGELU", "LinkedPReLU"]:
         assert getattr(keras_lcw, name) is getattr(keras_lcw.activations, name)

@@ -320,6 +320,11 @@ class ANAct(keras.layers.Layer):
         self._broadcast_shape = [
             input_shape[a] if a in self._kept_axes else 1 for a in range(ndim)
         ]
+        # The statistics' axes and shapes are fixed here: Keras checks
+        # later inputs against them.
+        self.input_spec = keras.layers.InputSpec(
+            ndim=ndim, axes={a: input_shape[a] for a in self._kept_axes}
+        )
         self.gaussian_mean, forward, backward = gaussian.moments(
             self.activation, derivatives.exact_derivative(self.activation)
         )

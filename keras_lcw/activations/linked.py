@@ -27,6 +27,8 @@ class _LinkedBase(keras.layers.Layer):
         raise NotImplementedError
 
     def call(self, inputs):
+        # Integer and bool inputs too: the activations take floats only.
+        inputs = ops.cast(inputs, self.compute_dtype)
         return ops.concatenate(self._halves(inputs), axis=self.axis)
 
     def compute_output_shape(self, input_shape):
@@ -322,6 +324,7 @@ class LinkedPReLU(_LinkedBase):
     def build(self, input_shape):
         self._check_axis(input_shape)
         shape = list(input_shape[1:])
+        shared = []
         if self.shared_axes is not None:
             shared = validation.input_axes(
                 self,
@@ -338,6 +341,15 @@ class LinkedPReLU(_LinkedBase):
                 f"that are not shared; received input_shape={input_shape} "
                 f"with shared_axes={self.shared_axes}."
             )
+        # Later inputs must fit the weights: Keras checks the spec.
+        self.input_spec = keras.layers.InputSpec(
+            ndim=len(input_shape),
+            axes={
+                a: input_shape[a]
+                for a in range(1, len(input_shape))
+                if a not in shared
+            },
+        )
         self.positive_alpha, self.negative_alpha = (
             self.add_weight(
                 name=name,
