@@ -346,8 +346,10 @@ def test_weight_normalization_refuses_what_it_cannot_take():
     built.build((None, 4))
     with pytest.raises(ValueError, match="'built' is built.*keras_lcw.convert"):
         keras_lcw.WeightNormalization(built)
-    with pytest.raises(ValueError, match="`kernel_constraint`"):
-        keras_lcw.WeightNormalization(keras.layers.Dense(3, kernel_constraint="non_neg"))
+    with pytest.raises(ValueError, match=r"WeightNormalization cannot take layer 'd' with kernel_constraint='NonNeg': the kernel is computed"):
+        keras_lcw.WeightNormalization(keras.layers.Dense(3, kernel_constraint="non_neg", name="d"))
+    with pytest.raises(ValueError, match=r"WeightNormalization cannot take layer 'c' with lora_rank=2: LoRA"):
+        keras_lcw.WeightNormalization(keras.layers.Conv2D(3, 3, lora_rank=2, name="c"))
     with pytest.raises(ValueError, match="`data_init` must be True or False"):
         keras_lcw.WeightNormalization(keras.layers.Dense(3), data_init=None)
 

@@ -8,6 +8,7 @@ the layers, their arguments and the data-dependent initialization.
 import keras
 from keras import ops
 
+from keras_lcw import parameterizations
 from keras_lcw import validation
 from keras_lcw.layers import reparameterized
 from keras_lcw.numerics import statistics
@@ -440,5 +441,16 @@ def WeightNormalization(layer, data_init=False):
             "over, convert the model: keras_lcw.convert(model, "
             'to="weight_norm").'
         )
+    refused = parameterizations.get(cls.parameterization_name).refused_arguments
+    for argument, reason in refused.items():
+        value = getattr(layer, argument, None)
+        if value is not None:
+            shown = value if isinstance(value, (int, float, str)) else type(value).__name__
+            raise ValueError(
+                f"keras_lcw.WeightNormalization cannot take layer "
+                f"'{layer.name}' with {argument}={shown!r}: {reason}. Remove "
+                "it from the layer, or weight-normalize after training: "
+                'keras_lcw.convert(model, to="weight_norm").'
+            )
     config = keras.saving.serialize_keras_object(layer)["config"]
     return cls(**config, data_init=data_init)
