@@ -10,7 +10,13 @@ from keras_lcw.layers import registry
 def _selector(layers, candidates):
     """Returns a predicate on the convertible layers `candidates`."""
     if isinstance(layers, (str, re.Pattern)):
-        pattern = re.compile(layers)
+        try:
+            pattern = re.compile(layers)
+        except re.error as error:
+            raise ValueError(
+                f"`layers` is not a valid regular expression ({error}); "
+                f"received layers={layers!r}."
+            ) from None
         return lambda layer: pattern.fullmatch(layer.name) is not None
     if callable(layers):
         return lambda layer: bool(layers(layer))

@@ -42,6 +42,7 @@ import numpy as np
 from keras import ops
 
 from keras_lcw import cloning
+from keras_lcw import validation
 
 
 @keras.saving.register_keras_serializable(package="keras_lcw")
@@ -61,12 +62,7 @@ class GradientProbe(keras.layers.Layer):
     def __init__(self, batch_size, **kwargs):
         kwargs.pop("trainable", None)
         super().__init__(trainable=False, **kwargs)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(
-                "`batch_size` must be a positive integer; received "
-                f"batch_size={batch_size!r}."
-            )
-        self.batch_size = batch_size
+        self.batch_size = validation.positive_int("batch_size", batch_size)
         self.active = False
 
     def build(self, input_shape):

@@ -175,11 +175,28 @@ def momentum(name, value):
     return float(value)
 
 
-def positive_float(name, value):
-    """Returns `value` as a `float` if it is a finite real number above 0.
+# The range of normal float32 numbers: the variables and statistics that
+# these constants meet are float32, where a smaller epsilon rounds (or, with
+# denormals flushed, as XLA does on CPU, goes) to 0 and a larger one to inf.
+_FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+POSITIVE_FLOAT = (
+    f"a finite number greater than 0, from {_FLOAT32_TINY:.4g} to "
+    f"{_FLOAT32_MAX:.4g} (float32's normal range)"
+)
+NON_NEGATIVE_FLOAT = (
+    "a finite number greater than or equal to 0, at most "
+    f"{_FLOAT32_MAX:.4g} (float32's largest)"
+)
 
-    For `epsilon` and other small positive constants; `inf` and `nan` are
-    refused (an infinite epsilon silently zeroes a layer's output).
+
+def positive_float(name, value):
+    """Returns `value` as a `float` if it is a real number above 0 that is
+    a normal float32 number.
+
+    For `epsilon` and other small positive constants; `inf`, `nan` and
+    numbers outside float32's normal range are refused (an infinite epsilon
+    silently zeroes a layer's output, one that rounds to 0 gives NaN).
 
     Args:
         name: the argument's name, for the message.
@@ -192,13 +209,18 @@ def positive_float(name, value):
         ValueError: `value` is not a real number (strings and bools
             included), is not finite, or is not greater than 0.
     """
-    if not _is_finite_real(value) or not float(value) > 0.0:
-        _refuse(name, value, "a finite number greater than 0")
+    if not _is_finite_real(value) or not _FLOAT32_TINY <= float(value) <= _FLOAT32_MAX:
+        _refuse(
+            name,
+            value,
+            POSITIVE_FLOAT,
+        )
     return float(value)
 
 
 def non_negative_float(name, value):
-    """Returns `value` as a `float` if it is a finite real number >= 0.
+    """Returns `value` as a `float` if it is a finite real number >= 0 and
+    at most float32's largest.
 
     For ranges and sizes where 0 means "none" (`ANAct(gain_range=0)`).
 
@@ -213,8 +235,12 @@ def non_negative_float(name, value):
         ValueError: `value` is not a real number (strings and bools
             included), is not finite, or is negative.
     """
-    if not _is_finite_real(value) or not float(value) >= 0.0:
-        _refuse(name, value, "a finite number greater than or equal to 0")
+    if not _is_finite_real(value) or not 0.0 <= float(value) <= _FLOAT32_MAX:
+        _refuse(
+            name,
+            value,
+            NON_NEGATIVE_FLOAT,
+        )
     return float(value)
 
 

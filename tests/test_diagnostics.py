@@ -73,6 +73,7 @@ def test_lcw_removes_the_activation_shift_of_deep_sigmoid_stacks():
 def test_errors_are_clear():
     with pytest.raises(ValueError, match="batch_size"):
         GradientProbe(0)
+    assert GradientProbe(np.int64(4)).batch_size == 4
     model = _mlp(lambda: keras.layers.Dense(8), depth=1)
     x, y = _batch()
     with pytest.raises(ValueError, match="batch has 5"):

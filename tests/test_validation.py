@@ -83,15 +83,17 @@ def test_momentum_refuses_everything_else(value):
         validation.momentum("momentum", value)
 
 
-@pytest.mark.parametrize("value", [1e-6, 1, 3.0, np.float32(1e-3), 1e300])
+@pytest.mark.parametrize("value", [1e-6, 1, 3.0, np.float32(1e-3), 1.2e-38, 3e38])
 def test_positive_float_accepts_finite_positive_numbers(value):
     got = validation.positive_float("epsilon", value)
     assert got == float(value) and type(got) is float
 
 
-@pytest.mark.parametrize("value", [0, 0.0, -1e-6, float("inf"), float("nan"), "1e-3", True, None])
+# Outside float32's normal range: 1e-46 rounds to 0, 1e-39 is a denormal
+# (0 where denormals are flushed), 1e39 and 1e300 overflow.
+@pytest.mark.parametrize("value", [0, 0.0, -1e-6, 1e-46, 1e-39, 1e39, 1e300, float("inf"), float("nan"), "1e-3", True, None])
 def test_positive_float_refuses_everything_else(value):
-    with pytest.raises(ValueError, match=_message("epsilon", value, "a finite number greater than 0")):
+    with pytest.raises(ValueError, match=_message("epsilon", value, "a finite number greater than 0, from 1.175e-38 to 3.403e+38 (float32's normal range)")):
         validation.positive_float("epsilon", value)
 
 
@@ -174,8 +176,8 @@ def test_every_layer_refuses_the_same_bad_flag(layer, synchronized):
         (lambda: keras_lcw.ANAct(axis=1.5), _message("axis", 1.5, "None, an integer or a non-empty list of distinct integers")),
         (lambda: keras_lcw.ANAct(axis=True), _message("axis", True, "None, an integer or a non-empty list of distinct integers")),
         (lambda: keras_lcw.ANAct(axis=[1, 1]), _message("axis", [1, 1], "None, an integer or a non-empty list of distinct integers")),
-        (lambda: keras_lcw.ANAct(epsilon=float("inf")), _message("epsilon", float("inf"), "a finite number greater than 0")),
-        (lambda: keras_lcw.ANAct(epsilon="1e-6"), _message("epsilon", "1e-6", "a finite number greater than 0")),
+        (lambda: keras_lcw.ANAct(epsilon=float("inf")), _message("epsilon", float("inf"), "a finite number greater than 0, from 1.175e-38 to 3.403e+38 (float32's normal range)")),
+        (lambda: keras_lcw.ANAct(epsilon="1e-6"), _message("epsilon", "1e-6", "a finite number greater than 0, from 1.175e-38 to 3.403e+38 (float32's normal range)")),
         (lambda: keras_lcw.ANAct(adaptive=1), _message("adaptive", 1, "True or False")),
         (lambda: keras_lcw.InputMeanNormalization(momentum="abc"), _message("momentum", "abc", "a number in [0, 1)")),
         (lambda: keras_lcw.InputMeanNormalization(axis=[1]), _message("axis", [1], "an integer")),
@@ -217,9 +219,9 @@ def test_non_negative_float_accepts_finite_numbers_from_zero(value):
     assert got == float(value) and type(got) is float
 
 
-@pytest.mark.parametrize("value", [-0.1, float("inf"), float("nan"), True, "0.3", None])
+@pytest.mark.parametrize("value", [-0.1, 1e39, float("inf"), float("nan"), True, "0.3", None])
 def test_non_negative_float_refuses_everything_else(value):
-    with pytest.raises(ValueError, match=_message("gain_range", value, "a finite number greater than or equal to 0")):
+    with pytest.raises(ValueError, match=_message("gain_range", value, "a finite number greater than or equal to 0, at most 3.403e+38 (float32's largest)")):
         validation.non_negative_float("gain_range", value)
 
 

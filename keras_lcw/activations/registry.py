@@ -36,7 +36,7 @@ def get_layer(normalization, activation, **kwargs):
 
     >>> layer = keras_lcw.activations.get_layer("anact", "swish")
     """
-    if normalization not in NORMALIZATIONS:
+    if not isinstance(normalization, str) or normalization not in NORMALIZATIONS:
         raise ValueError(
             f"Unknown activation normalization {normalization!r}; allowed: "
             f"{', '.join(repr(name) for name in NORMALIZATIONS)}."

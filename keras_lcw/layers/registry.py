@@ -13,6 +13,8 @@ and `conversion_error(layer)`, which `convert` uses, and
 `default_kernel_initializer(activation)`, which `keras_lcw.tuning` uses.
 """
 
+import numbers
+
 import keras
 from keras import ops
 
@@ -230,7 +232,7 @@ def get_conv(parameterization, rank, filters, kernel_size, **kwargs):
 
     >>> layer = keras_lcw.layers.get_conv("lcw", 2, 16, 3, padding="same")
     """
-    if rank not in (1, 2, 3):
+    if isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or rank not in (1, 2, 3):
         raise ValueError(
             f"`rank` must be 1, 2 or 3; received rank={rank!r}."
         )

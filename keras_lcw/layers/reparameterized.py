@@ -147,6 +147,8 @@ class ReparameterizedKernel:
                 f"received parameterization={parameterization!r}. Use "
                 "keras_lcw.layers.get_dense or get_conv for another one."
             )
+        if "use_bias" in kwargs:
+            kwargs["use_bias"] = validation.boolean("use_bias", kwargs["use_bias"])
         # Set before the parent's __init__, outside Keras's tracking.
         object.__setattr__(
             self, "_parameterization", parameterizations.get(parameterization or fixed)
