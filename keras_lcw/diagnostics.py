@@ -154,11 +154,11 @@ def signal_statistics(model, x, y, loss):
             "keras.Input (a Sequential model's first entry), call it on a "
             "batch once, or build it as a Functional model."
         )
-    batch = _batch_size("x", x)
-    if _batch_size("y", y) != batch:
+    batch, targets = _batch_size("x", x), _batch_size("y", y)
+    if targets != batch:
         raise ValueError(
             f"`x` and `y` must hold the same number of examples; received "
-            f"{batch} and {_batch_size('y', y)}."
+            f"{batch} and {targets}."
         )
     for probe in probes:
         if probe.batch_size != batch:
