@@ -17,12 +17,14 @@ or an axis is expected, although Python counts them as integers: `axis=True`
 is a mistake, not axis 1. NumPy integers and floats are accepted where
 Python's are.
 
-At build time, `input_axes` checks axes against the input's rank.
+At build time, `input_axes` checks axes against the input's rank; in
+`call`, `real_inputs` refuses complex inputs.
 """
 
 import math
 import numbers
 
+import keras
 import numpy as np
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "optional_float_at_least",
     "positive_float",
     "positive_int",
+    "real_inputs",
 ]
 
 
@@ -335,3 +338,17 @@ def input_axes(layer, name, value, input_shape, known_sizes=True):
             f"input_shape={tuple(input_shape)}."
         )
     return sorted(resolved)
+
+
+def real_inputs(layer, inputs):
+    """Raises a `TypeError` where `inputs` are complex.
+
+    The layers cast their inputs to a float dtype, which would keep the
+    real part of complex ones without a word.
+    """
+    dtype = keras.backend.standardize_dtype(inputs.dtype)
+    if dtype.startswith("complex"):
+        raise TypeError(
+            f"{type(layer).__name__} '{layer.name}' takes real inputs (float, "
+            f"integer or bool); received inputs of dtype {dtype}."
+        )

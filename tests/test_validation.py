@@ -242,3 +242,19 @@ def test_choice_accepts_only_the_options():
     for value in ("Arithmetic", "", None, 1, ["geometric"]):
         with pytest.raises(ValueError, match=_message("combination", value, "one of 'geometric', 'arithmetic'")):
             validation.choice("combination", value, ("geometric", "arithmetic"))
+
+
+@pytest.mark.parametrize(
+    "make, shape",
+    [
+        (lambda: keras_lcw.WeightNormDense(3, name="layer"), (2, 4)),
+        (lambda: keras_lcw.GmPConv1D(2, 2, name="layer"), (1, 3, 4)),
+        (lambda: keras_lcw.InputMeanNormalization(name="layer"), (2, 4)),
+        (lambda: keras_lcw.ANAct("tanh", name="layer"), (2, 4)),
+        (lambda: keras_lcw.LinkedPReLU(name="layer"), (2, 4)),
+    ],
+)
+def test_complex_inputs_are_refused(make, shape):
+    layer = make()
+    with pytest.raises(TypeError, match=rf"{type(layer).__name__} 'layer' takes real inputs .*received inputs of dtype complex64"):
+        layer(np.ones(shape, "complex64"))

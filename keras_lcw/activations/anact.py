@@ -475,6 +475,7 @@ class ANAct(keras.layers.Layer):
         return forward, d_moment, f_mean
 
     def call(self, inputs, training=None, mask=None):
+        validation.real_inputs(self, inputs)
         dtype = statistics.statistics_dtype(inputs.dtype)
         x = ops.cast(inputs, dtype)
         if not self.adaptive:

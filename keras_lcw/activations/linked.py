@@ -28,6 +28,7 @@ class _LinkedBase(keras.layers.Layer):
 
     def call(self, inputs):
         # Integer and bool inputs too: the activations take floats only.
+        validation.real_inputs(self, inputs)
         inputs = ops.cast(inputs, self.compute_dtype)
         return ops.concatenate(self._halves(inputs), axis=self.axis)
 

@@ -139,6 +139,7 @@ class InputMeanNormalization(keras.layers.Layer):
         return ops.reshape(mean, shape)
 
     def call(self, inputs, training=None, mask=None):
+        validation.real_inputs(self, inputs)
         dtype = statistics.statistics_dtype(inputs.dtype)
         inputs = ops.cast(inputs, dtype)
         moving_mean = ops.cast(self.moving_mean, dtype)

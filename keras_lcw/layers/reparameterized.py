@@ -486,6 +486,7 @@ class ReparameterizedDense(ReparameterizedKernel, keras.layers.Dense):
         )
 
     def call(self, inputs, training=None):
+        validation.real_inputs(self, inputs)
         inputs = ops.cast(inputs, self.compute_dtype)
         if self.compute_dtype == self.variable_dtype:
             preactivation = self.parameterization.dense_preactivation(
@@ -539,6 +540,7 @@ class ReparameterizedConv(ReparameterizedKernel):
         self._build_parameterized(conv_kernel_shape(self, input_shape))
 
     def call(self, inputs, training=None):
+        validation.real_inputs(self, inputs)
         inputs = ops.cast(inputs, self.compute_dtype)
         padding = self.padding
         if padding == "causal":
