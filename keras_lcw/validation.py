@@ -183,11 +183,11 @@ def momentum(name, value):
 # denormals flushed, as XLA does on CPU, goes) to 0 and a larger one to inf.
 _FLOAT32_TINY = float(np.finfo(np.float32).tiny)
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
-POSITIVE_FLOAT = (
+_POSITIVE_FLOAT_RANGE = (
     f"a finite number greater than 0, from {_FLOAT32_TINY:.4g} to "
     f"{_FLOAT32_MAX:.4g} (float32's normal range)"
 )
-NON_NEGATIVE_FLOAT = (
+_NON_NEGATIVE_FLOAT_RANGE = (
     "a finite number greater than or equal to 0, at most "
     f"{_FLOAT32_MAX:.4g} (float32's largest)"
 )
@@ -216,7 +216,7 @@ def positive_float(name, value):
         _refuse(
             name,
             value,
-            POSITIVE_FLOAT,
+            _POSITIVE_FLOAT_RANGE,
         )
     return float(value)
 
@@ -242,7 +242,7 @@ def non_negative_float(name, value):
         _refuse(
             name,
             value,
-            NON_NEGATIVE_FLOAT,
+            _NON_NEGATIVE_FLOAT_RANGE,
         )
     return float(value)
 

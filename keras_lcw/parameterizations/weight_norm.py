@@ -51,7 +51,8 @@ from keras_lcw.parameterizations import lcw
 
 # The data-dependent initialization takes a unit's preactivation for
 # constant over a batch where its standard deviation is at most this times
-# its mean: float32 moments of a constant are off by about that much.
+# its mean: what float32 rounding leaves of a constant input, whose
+# positions a convolution may sum in different orders.
 CONSTANT_RELATIVE_STD = 1e-5
 
 
