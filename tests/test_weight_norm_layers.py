@@ -274,8 +274,9 @@ def test_data_init_without_bias_sets_the_scale_only():
 
 @pytest.mark.parametrize("cls", [keras_lcw.WeightNormConv2D, keras_lcw.CenteredWeightNormDense])
 def test_data_init_keeps_g_of_a_unit_constant_over_the_batch(cls):
-    # A constant input makes every unit's preactivation constant, and the
-    # float32 moments then give a tiny variance, not 0.
+    # A constant input makes every unit's preactivation constant; float32
+    # moments as E[x^2] - E[x]^2 (keras.ops.moments on PyTorch) give a tiny
+    # variance for it, not 0.
     if cls is keras_lcw.WeightNormConv2D:
         layer, x = cls(2, 3, data_init=True), np.full((4, 6, 6, 1), 0.7, "float32")
     else:

@@ -27,8 +27,8 @@ class _LinkedBase(keras.layers.Layer):
         raise NotImplementedError
 
     def call(self, inputs):
-        # Integer and bool inputs too: the activations take floats only.
         validation.real_inputs(self, inputs)
+        # Integer and bool inputs too: the activations take floats only.
         inputs = ops.cast(inputs, self.compute_dtype)
         return ops.concatenate(self._halves(inputs), axis=self.axis)
 
