@@ -264,6 +264,7 @@ def block(
         if initializer is not None:
             kwargs["kernel_initializer"] = initializer
     return [
-        registry.get_dense(parameterization, units, **kwargs),
+        # Explicitly linear: "gmp" would otherwise default to relu.
+        registry.get_dense(parameterization, units, activation="linear", **kwargs),
         activation_registry.get_layer(normalization, activation),
     ]

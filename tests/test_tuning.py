@@ -79,6 +79,16 @@ def test_block_builds_each_normalization():
         tuning.block(keras_tuner.HyperParameters(), 4, normalizations=("none", "batchnorm"))
 
 
+def test_block_dense_layer_is_linear_for_every_parameterization():
+    # GmPDense defaults to relu: a block of "gmp" and tanh computed tanh(relu(z)).
+    names = ("plain", "lcw", "lcw_constraint", "gmp", "weight_norm", "centered_weight_norm")
+    for name in names:
+        hp = _hp(**{"b/parameterization": name, "b/activation": "tanh", "b/normalization": "none"})
+        dense, activation = tuning.block(hp, 4, prefix="b", parameterizations=names, activations=("tanh",))
+        assert dense.activation is keras.activations.linear, name
+        assert activation.activation is keras.activations.tanh, name
+
+
 def test_bad_names():
     hp = keras_tuner.HyperParameters()
     with pytest.raises(ValueError, match=r"`parameterizations` must be a sequence of names, such as \('lcw',\); received the string parameterizations='lcw'"):
