@@ -113,23 +113,31 @@ def rebuild(model, replace):
     deciding each leaf layer's clone and its weights: a dictionary by path
     below the layer, or `CopiedWeights`.
 
-    Nested Sequential and Functional models are rebuilt recursively (each
-    once, where it is used more than once).
+    Nested Sequential and Functional models are rebuilt recursively. Every
+    layer and nested model is cloned once, however often and at whatever
+    depth it is used, so that what the original shares, its clone shares.
     """
+    return _rebuild(model, replace, clones={})
+
+
+def _rebuild(model, replace, clones):
+    """`rebuild`, with `clones` (by the original's id) kept across the
+    nested models."""
     pending = []
-    nested = {}
 
     def clone_layer(layer):
         if not isinstance(layer, keras.layers.Layer):
             # An operation in a Functional graph (`keras.ops.add` on
             # symbolic tensors, a mask's `not_equal`): no weights.
             return layer.__class__.from_config(layer.get_config())
+        if id(layer) in clones:
+            return clones[id(layer)]
         if isinstance(layer, (keras.Sequential, Functional)):
-            if id(layer) not in nested:
-                nested[id(layer)] = rebuild(layer, replace)
-            return nested[id(layer)]
-        clone, weights = replace(layer)
-        pending.append((clone, weights))
+            clone = _rebuild(layer, replace, clones)
+        else:
+            clone, weights = replace(layer)
+            pending.append((clone, weights))
+        clones[id(layer)] = clone
         return clone
 
     # Keras takes a call_function for Functional models only: a Sequential
@@ -162,9 +170,18 @@ def hidden_layers(layers, predicate):
 
 
 def leaf_layers(model):
-    """Every layer of `model` that `rebuild` passes to `replace`, in order."""
+    """Every layer of `model` that `rebuild` passes to `replace`, in order,
+    each once (a layer may be shared by nested models)."""
+    seen = set()
+    for layer in _leaf_layers(model):
+        if id(layer) not in seen:
+            seen.add(id(layer))
+            yield layer
+
+
+def _leaf_layers(model):
     for layer in model.layers:
         if isinstance(layer, (keras.Sequential, Functional)):
-            yield from leaf_layers(layer)
+            yield from _leaf_layers(layer)
         else:
             yield layer

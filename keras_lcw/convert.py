@@ -127,23 +127,26 @@ def convert(model, to="lcw", layers=None):
             stacklevel=2,
         )
     if layers is None:
-        reasons = {
-            layer.name: family[kinds[type(layer)]].conversion_error(layer)
+        # By identity: nested models may each hold a layer of the same name.
+        inexact = [
+            (layer, reason)
             for layer in candidates
-        }
-        inexact = {name: reason for name, reason in reasons.items() if reason}
+            if (reason := family[kinds[type(layer)]].conversion_error(layer))
+        ]
         if inexact:
             details = "; ".join(
-                f"'{name}', because {reason}" for name, reason in inexact.items()
+                f"'{layer.name}', because {reason}" for layer, reason in inexact
             )
             warnings.warn(
-                f"convert(to={to!r}) leaves {list(inexact)} unchanged: "
+                f"convert(to={to!r}) leaves "
+                f"{[layer.name for layer, _ in inexact]} unchanged: "
                 f"{details}.",
                 stacklevel=2,
             )
+        left_out = {id(layer) for layer, _ in inexact}
 
         def selected(layer):
-            return layer.name not in inexact
+            return id(layer) not in left_out
 
     else:
         selected = _selector(layers, candidates)

@@ -56,3 +56,19 @@ def check_layer(layer, plain_class, action):
         raise ValueError(
             f"Layer '{layer.name}' must be built before it is converted."
         )
+
+
+def quantization_error(layer):
+    """Why a quantized plain layer cannot be converted, or None.
+
+    A quantized layer's kernel holds integers (and a separate scale), not the
+    float kernel that a parameterization's inverse map needs.
+    """
+    mode = getattr(layer, "quantization_mode", None)
+    if mode is None:
+        return None
+    return (
+        f"it is quantized (quantization_mode={mode!r}): its kernel is no "
+        "longer a float kernel. Convert the float model, then quantize "
+        "after keras_lcw.bake()"
+    )

@@ -277,3 +277,59 @@ def test_dense_layers_inside_subclassed_layers_are_named_in_a_warning():
     with pytest.warns(UserWarning, match=r"leaves \['inner_dense'\] unchanged: they are inside subclassed"):
         converted, changed = keras_lcw.convert(model, to="lcw")
     assert changed == ["outer"]
+
+
+def _nested_pair_with_same_names():
+    def block(activation, name):
+        return keras.Sequential(
+            [keras.Input((6,)), keras.layers.Dense(6, activation=activation, name="d")], name=name
+        )
+
+    inputs = keras.Input((6,))
+    x = block("tanh", "second")(block("relu", "first")(inputs))
+    return keras.Model(inputs, keras.layers.Dense(2, name="head")(x))
+
+
+def test_a_layer_left_out_leaves_out_no_other_of_the_same_name():
+    model = _nested_pair_with_same_names()  # first/d is relu, second/d tanh
+    with pytest.warns(UserWarning, match=r"leaves \['d'\] unchanged: 'd', because its activation 'tanh'"):
+        converted, changed = keras_lcw.convert(model, to="gmp")
+    assert changed == ["d", "head"]
+    assert type(converted.get_layer("first").get_layer("d")) is keras_lcw.GmPDense
+    assert type(converted.get_layer("second").get_layer("d")) is keras.layers.Dense
+
+
+@pytest.mark.parametrize("rewrite", ["bake", "convert"])
+def test_a_layer_shared_across_nested_models_stays_shared(rewrite):
+    shared = keras.layers.Dense(6, activation="relu", name="shared")
+    inner_inputs = keras.Input((6,))
+    inner = keras.Model(inner_inputs, shared(inner_inputs), name="inner")
+    inputs = keras.Input((6,))
+    model = keras.Model(inputs, keras.layers.Add()([inner(inputs), shared(inputs)]))
+    if rewrite == "bake":
+        model, _ = keras_lcw.convert(model, to="gmp")
+        clone, changed = keras_lcw.bake(model), ["shared"]
+    else:
+        clone, changed = keras_lcw.convert(model, to="gmp")
+    assert changed == ["shared"]
+    outer_layer = clone.get_layer("shared")
+    assert clone.get_layer("inner").get_layer("shared") is outer_layer
+    assert len(clone.weights) == len(outer_layer.weights)
+    x = _inputs(model)
+    np.testing.assert_allclose(to_numpy(clone(x)), to_numpy(model(x)), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("to", ["lcw", "lcw_constraint", "gmp", "weight_norm", "centered_weight_norm"])
+def test_quantized_layers_are_not_converted(to):
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(3, name="q"), keras.layers.Dense(2, name="float")])
+    model.layers[0].quantize("int8")
+    with pytest.warns(UserWarning, match=r"leaves \['q'\] unchanged: 'q', because it is quantized \(quantization_mode='int8'\)"):
+        converted, changed = keras_lcw.convert(model, to=to)
+    assert changed == ["float"]
+    # The quantized layer is copied with its integer kernel and its scale.
+    x = _inputs(model)
+    copied = converted.get_layer("q")
+    assert copied.quantization_mode == "int8"
+    np.testing.assert_array_equal(to_numpy(copied(x)), to_numpy(model.get_layer("q")(x)))
+    with pytest.raises(ValueError, match=r"'q' cannot be converted to '\w+', because it is quantized"):
+        keras_lcw.convert(model, to=to, layers=["q"])

@@ -125,9 +125,9 @@ class ZeroSumConstrained:
         )
 
     def conversion_error(self, layer):
-        return parameterizations.get("lcw").kernel_shape_error(
-            tuple(layer.kernel.shape)
-        )
+        return plain.quantization_error(layer) or parameterizations.get(
+            "lcw"
+        ).kernel_shape_error(tuple(layer.kernel.shape))
 
     def default_kernel_initializer(self, activation):
         return parameterizations.get("lcw").default_kernel_initializer(

@@ -376,6 +376,9 @@ class ReparameterizedKernel:
         target = parameterizations.get(
             parameterization or cls.parameterization_name
         )
+        quantized = plain.quantization_error(layer)
+        if quantized is not None:
+            return quantized
         kernel, bias = _kernel_and_bias(layer)
         return target.kernel_shape_error(kernel.shape) or target.inverse_error(
             kernel, bias, layer.activation
