@@ -94,6 +94,25 @@ def test_gmp_model_with_imn_bakes_and_loads_plain(tmp_path):
     np.testing.assert_allclose(to_numpy(keras.models.load_model(path)(x)), to_numpy(model(x)), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_bake_is_exact_under_mixed_precision(policy):
+    # A large offset: the mean rounded to 16 bits would be off by up to 0.25.
+    x = (np.random.default_rng(0).normal(size=(16, 6)) * 3 + 100).astype("float32")
+    model = keras.Sequential([
+        keras.Input((6,)),
+        keras_lcw.InputMeanNormalization(momentum=0.0, dtype=policy),
+        keras.layers.Dense(3, dtype=policy),
+    ])
+    model(x, training=True)
+    # The mean is subtracted in float32, before the rounding to 16 bits.
+    mean = to_numpy(model.layers[0].moving_mean)
+    rounded = keras.ops.cast(x - mean, model.layers[0].compute_dtype)
+    np.testing.assert_array_equal(to_numpy(model.layers[0](x)), to_numpy(rounded))
+    baked = keras_lcw.bake(model)
+    np.testing.assert_array_equal(to_numpy(baked(x)), to_numpy(model(x)))
+    assert baked.layers[0].compute_dtype == "float32"
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [

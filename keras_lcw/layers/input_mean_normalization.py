@@ -26,13 +26,15 @@ class InputMeanNormalization(keras.layers.Layer):
     layer so that the activation boundaries of its units start near the
     data.
 
-    The mean is computed in float32, also under mixed precision, and in
-    float64 for float64 inputs (`dtype="float64"`, on the backends where
-    Keras has float64: TensorFlow, PyTorch, and JAX with `jax_enable_x64`);
-    the output is cast to the compute dtype, as
-    `keras.layers.BatchNormalization` does. `bake()` returns a
-    `keras.layers.Normalization` with mean `moving_mean` and variance 1,
-    which computes exactly the inference output.
+    The mean is computed and subtracted in float32, also under mixed
+    precision (the inputs are not rounded to 16 bits first, so a large mean
+    costs them no precision), and in float64 for float64 inputs
+    (`dtype="float64"`, on the backends where Keras has float64:
+    TensorFlow, PyTorch, and JAX with `jax_enable_x64`); the output is cast
+    to the compute dtype, as `keras.layers.BatchNormalization` does.
+    `bake()` returns a `keras.layers.Normalization` with mean `moving_mean`
+    and variance 1, computing in that same dtype, which gives exactly the
+    inference output (under mixed precision, before its cast to 16 bits).
 
     Entries that the input's mask marks as padding are left out of the
     batch mean, as in `keras.layers.BatchNormalization` (the output is
@@ -133,6 +135,14 @@ class InputMeanNormalization(keras.layers.Layer):
             aggregation="mean",
         )
 
+    @property
+    def input_dtype(self):
+        """float32 under mixed precision (float64 for a float64 policy): the
+        mean is subtracted before the result is rounded to the compute
+        dtype, where a 16-bit input would have lost what a large mean
+        leaves of its precision."""
+        return statistics.statistics_dtype(self.compute_dtype)
+
     def _broadcast(self, mean, rank):
         shape = [1] * rank
         shape[self.axis] = -1
@@ -189,6 +199,11 @@ class InputMeanNormalization(keras.layers.Layer):
 
         Normalization divides `x - mean` by `max(sqrt(1), epsilon) = 1`,
         which leaves every float unchanged: the inference output, exactly.
+        It computes in the dtype this layer computes `x - mean` in (float32
+        under mixed precision, where Normalization would otherwise round
+        the mean to float16 or bfloat16 first), so its output is this
+        layer's before the final cast to the compute dtype, which the next
+        layer's own cast then makes the same.
         """
         if not self.built:
             raise ValueError(
@@ -200,6 +215,6 @@ class InputMeanNormalization(keras.layers.Layer):
             mean=mean.tolist(),
             variance=[1.0] * mean.size,
             name=self.name,
-            dtype=self.dtype_policy,
+            dtype=statistics.statistics_dtype(self.compute_dtype),
         )
         return plain, {}
