@@ -3,8 +3,8 @@
 `keras.ops` has no gradient transform, so the derivative of an arbitrary
 elementwise activation needs each backend's automatic differentiation; what
 a batch is under distribution differs between backends; a custom
-gradient does not survive PyTorch's ONNX export; and `keras.ops.sin` and
-`cos` lose float64 on JAX. It also holds the fused implementations of the
+gradient does not survive PyTorch's ONNX export; and `keras.ops.sin`,
+`cos`, `arctan2` and `cumsum` lose float64 on JAX or PyTorch. It also holds the fused implementations of the
 hyperspherical map (`fused_unit_vectors`) and of the column norms of weight
 normalization (`fused_inverse_norms`), each tested equal to the portable
 `keras.ops` one, which stays the reference and the fallback. Nothing here
@@ -150,6 +150,34 @@ def sin_cos(x):
 
         return jnp.sin(x), jnp.cos(x)
     return ops.sin(x), ops.cos(x)
+
+
+def arctan2(y, x):
+    """`keras.ops.arctan2(y, x)` in the inputs' dtype.
+
+    Keras computes float64 inputs in float32 on JAX and PyTorch (its result
+    type of float64 and a Python float is float32 there).
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax.numpy as jnp
+
+        return jnp.arctan2(y, x)
+    if backend == "torch":
+        import torch
+
+        return torch.atan2(y, x)
+    return ops.arctan2(y, x)
+
+
+def cumsum(x, axis):
+    """`keras.ops.cumsum(x, axis)` in `x`'s dtype: Keras's gives float32
+    for float64 on PyTorch."""
+    if keras.backend.backend() == "torch":
+        import torch
+
+        return torch.cumsum(x, dim=axis)
+    return ops.cumsum(x, axis=axis)
 
 
 def custom_gradient(fn):

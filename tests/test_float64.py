@@ -183,6 +183,25 @@ def test_reparameterized_layers_compute_in_float64():
         np.testing.assert_allclose(y, x @ kernel + to_numpy(layer.bias), **TOLERANCE)
 
 
+@needs_float64
+def test_hyperspherical_inverse_and_gmp_conversion_keep_float64():
+    vectors = keras.ops.convert_to_tensor(_inputs((6, 5), seed=4), "float64")
+    angles, radius = keras_lcw.numerics.hyperspherical.to_hyperspherical(vectors)
+    assert to_numpy(angles).dtype == to_numpy(radius).dtype == np.float64
+    back = to_numpy(radius) * to_numpy(keras_lcw.numerics.hyperspherical.to_cartesian(angles))
+    np.testing.assert_allclose(back, to_numpy(vectors), **TOLERANCE)
+    model = keras.Sequential([
+        keras.Input((6,), dtype="float64"), keras.layers.Dense(5, activation="relu", dtype="float64"),
+    ])
+    model.layers[0].bias.assign(_inputs((5,), seed=5))
+    converted, _ = keras_lcw.convert(model, to="gmp")
+    # Weights, not outputs: keras.ops.matmul computes float64 in float32 on
+    # some backends.
+    baked = keras_lcw.bake(converted).layers[0]
+    for name in ("kernel", "bias"):
+        np.testing.assert_allclose(to_numpy(getattr(baked, name)), to_numpy(getattr(model.layers[0], name)), **TOLERANCE)
+
+
 @pytest.mark.slow
 @pytest.mark.backends("jax")
 def test_float64_on_jax_with_x64():

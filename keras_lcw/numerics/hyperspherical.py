@@ -208,10 +208,10 @@ def to_hyperspherical(vectors):
     scale = ops.max(ops.abs(flat), axis=0, keepdims=True)
     scale = ops.where(scale > 0, scale, ops.ones_like(scale))
     scaled = flat / scale
-    tail_squares = ops.flip(ops.cumsum(ops.flip(scaled**2, 0), axis=0), 0)
+    tail_squares = ops.flip(backend_utils.cumsum(ops.flip(scaled**2, 0), 0), 0)
     tail_norms = ops.sqrt(tail_squares)
-    leading = ops.arctan2(tail_norms[1:-1], scaled[:-2])
-    last = ops.arctan2(scaled[-1:], scaled[-2:-1])
+    leading = backend_utils.arctan2(tail_norms[1:-1], scaled[:-2])
+    last = backend_utils.arctan2(scaled[-1:], scaled[-2:-1])
     angles = ops.concatenate([leading, last], axis=0)
     radius = scale[0] * tail_norms[0]
     return (
