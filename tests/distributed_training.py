@@ -247,6 +247,19 @@ def run_tf_batch_mean():
             rtol=1e-5,
             atol=1e-6,
         )
+    # ANAct's moving statistics, from replicas whose slices differ: averaged
+    # too, so every replica holds the same values.
+    scaled = strategy.experimental_distribute_values_from_function(
+        lambda context: tf.constant(slices[context.replica_id_in_sync_group] * (1 + 2 * context.replica_id_in_sync_group))
+    )
+    with strategy.scope():
+        anact = keras_lcw.ANAct("tanh", momentum=0.5)
+        anact.build(x.shape)
+    strategy.run(tf.function(lambda z: anact(z, training=True)), args=(scaled,))
+    for variable in (anact.forward_ratio, anact.backward_ratio, anact.activation_mean):
+        first, *others = [t.numpy() for t in variable.value.values]
+        for other in others:
+            np.testing.assert_array_equal(other, first, err_msg=variable.path)
     return 0.0
 
 

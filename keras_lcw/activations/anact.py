@@ -333,12 +333,16 @@ class ANAct(keras.layers.Layer):
         # forward statistics.
         self._gaussian_scale = self._combine(forward, backward)
         if self.adaptive:
+            # Replicas each update with their batch's statistics
+            # (`synchronized=False`); the stored value is their average, the
+            # same on every replica.
             self.forward_ratio = self.add_weight(
                 name="forward_ratio",
                 shape=shape,
                 initializer=keras.initializers.Constant(forward),
                 trainable=False,
                 autocast=False,
+                aggregation="mean",
             )
             self.backward_ratio = self.add_weight(
                 name="backward_ratio",
@@ -346,6 +350,7 @@ class ANAct(keras.layers.Layer):
                 initializer=keras.initializers.Constant(backward),
                 trainable=False,
                 autocast=False,
+                aggregation="mean",
             )
             if self.center:
                 self.activation_mean = self.add_weight(
@@ -356,6 +361,7 @@ class ANAct(keras.layers.Layer):
                     ),
                     trainable=False,
                     autocast=False,
+                    aggregation="mean",
                 )
         if self.gain_range > 0:
             self.alpha = self.add_weight(
