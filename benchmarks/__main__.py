@@ -74,12 +74,14 @@ if not args.no_docs:
         previous = next(
             (line for line in old.splitlines() if line.startswith("Measured")), ""
         )
-        # After earlier --only runs, the sentence of the last full run.
-        previous = previous[previous.rfind("Measured on"):]
-        kept = any(line.startswith("| ") for line in old.splitlines())
-        header = (
+        sentence = (
             f"{machine}, by `{command} --only {','.join(selected)}`: the rows "
             f"of {', '.join(selected)}."
-            + (f" The other rows are kept from the run before. {previous}" if kept else "")
-        ).strip()
+        )
+        kept = any(line.startswith("| ") for line in old.splitlines())
+        header = (
+            common.merged_header(previous.strip(), sentence, selected)
+            if kept
+            else sentence
+        )
     examples_common.write_results(path, marker, f"{header}\n\n{table}")

@@ -2,6 +2,7 @@
 against its plain Keras counterpart, measured side by side in one process."""
 
 import argparse
+import re
 import statistics
 import time
 
@@ -172,6 +173,34 @@ def merged_table(old_block, groups):
         lines = [line for i, line in enumerate(lines) if i not in matched]
         lines[at:at] = new_lines
     return "\n".join(TABLE_HEADER + lines)
+
+
+_PARTIAL_RUN = re.compile(
+    r"Measured on (?:(?!Measured on).)*? --only [^`]*`: the rows of ([a-z_, ]+)\."
+)
+_KEPT = "The other rows are kept from the run before. "
+
+
+def merged_header(old_header, new_sentence, selected):
+    """The provenance line of a table after a run of the benchmarks
+    `selected`, which `new_sentence` describes, over a table whose line was
+    `old_header`: the new sentence, then each earlier `--only` run's
+    sentence for the rows it still gives, then the last full run's."""
+    partial = []
+    for match in _PARTIAL_RUN.finditer(old_header):
+        names = [name.strip() for name in match.group(1).split(",")]
+        remaining = [name for name in names if name not in selected]
+        if remaining:
+            sentence = match.group(0)
+            partial.append(
+                sentence[: sentence.rindex("the rows of ")]
+                + f"the rows of {', '.join(remaining)}."
+            )
+    if _KEPT in old_header:
+        full = old_header[old_header.index(_KEPT) + len(_KEPT):]
+    else:
+        full = "" if partial or _PARTIAL_RUN.search(old_header) else old_header
+    return " ".join([new_sentence] + partial + ([_KEPT + full] if full else []))
 
 
 def print_table(title, rows):
