@@ -3,12 +3,14 @@
 `keras.ops` has no gradient transform, so the derivative of an arbitrary
 elementwise activation needs each backend's automatic differentiation; what
 a batch is under distribution differs between backends; a custom
-gradient does not survive PyTorch's ONNX export; and `keras.ops.sin`,
-`cos`, `arctan2` and `cumsum` lose float64 on JAX or PyTorch. It also holds the fused implementations of the
-hyperspherical map (`fused_unit_vectors`) and of the column norms of weight
-normalization (`fused_inverse_norms`), each tested equal to the portable
-`keras.ops` one, which stays the reference and the fallback. Nothing here
-imports the rest of keras_lcw: every other module may import this one.
+gradient does not survive PyTorch's ONNX export; `keras.ops.sin`, `cos`,
+`arctan2` and `cumsum` lose float64 on JAX or PyTorch. It also holds the
+fused implementations of the hyperspherical map (`fused_unit_vectors`), of
+the column norms of weight normalization (`fused_inverse_norms`) and of the
+shifts of the zero-sum map of rows (`fused_row_shifts`), each tested equal
+to the portable `keras.ops` one, which stays the reference and the
+fallback. Nothing here imports the rest of keras_lcw: every other module
+may import this one.
 """
 
 import contextlib
@@ -282,6 +284,41 @@ def fused_inverse_norms(columns, forward, backward):
     if not _fused or keras.backend.backend() != "tensorflow":
         return None
     return _tf_compiled_in_train_step(forward, backward, columns)
+
+
+def fused_row_shifts(rows, c, inv_root):
+    """`rows @ (c, ..., c, inv_root)^T` (the shifts of
+    `keras_lcw.numerics.zero_sum.zero_sum_to_coordinates` along the last
+    axis) on PyTorch, by `torch.matmul` with the vector made once per
+    length, dtype and device; None elsewhere, while PyTorch traces a graph
+    for export (whose fake tensors must not be cached), and when
+    `set_fused(False)`: there the portable `keras.ops.matmul` with a
+    constant runs.
+
+    On PyTorch each `keras.ops` call costs microseconds of Python (dtype
+    checks, conversions) around a product of a few thousand numbers, so
+    that the portable map measured as slow as the sum it replaces.
+    """
+    if not _fused or keras.backend.backend() != "torch" or _torch_traced():
+        return None
+    import torch
+
+    vector = _torch_row_shift_vector(
+        rows.shape[-1], c, inv_root, rows.dtype, rows.device
+    )
+    return torch.matmul(rows, vector)
+
+
+@functools.cache
+def _torch_row_shift_vector(length, c, inv_root, dtype, device):
+    import torch
+
+    # Outside inference mode even when called in it: an inference tensor,
+    # once cached, could not be saved for a later backward pass.
+    with torch.inference_mode(False):
+        vector = torch.full((length, 1), c, dtype=dtype, device=device)
+        vector[-1] = inv_root
+    return vector
 
 
 def _tf_compiled_in_train_step(forward, backward, x):

@@ -26,6 +26,8 @@ column per output unit. They are pure `keras.ops` and accept NumPy arrays.
 
 import math
 
+import keras
+import numpy as np
 from keras import ops
 
 from keras_lcw import backend_utils
@@ -68,9 +70,23 @@ def zero_sum_to_coordinates(weights, axis=0):
     length = backend_utils.static_length(weights, axis)
     check_axis_length("weights", length, 2, axis)
     c, inv_root = basis_constants(length)
-    if axis == 0:
-        head, last = weights[:-1], weights[-1:]
-    else:
-        head, last = weights[..., :-1], weights[..., -1:]
-    head_total = ops.sum(head, axis=axis, keepdims=True)
-    return head - (c * head_total + inv_root * last)
+    if axis == -1:
+        if not keras.backend.is_float_dtype(weights.dtype):
+            weights = ops.cast(weights, "float32")
+        return weights[..., :-1] - _row_shifts(weights, length, c, inv_root)
+    head_total = ops.sum(weights[:-1], axis=0, keepdims=True)
+    return weights[:-1] - (c * head_total + inv_root * weights[-1:])
+
+
+def _row_shifts(rows, length, c, inv_root):
+    """`c * sum(rows[..., :-1]) + inv_root * rows[..., -1:]`, as the product
+    of the rows with the constant vector `(c, ..., c, inv_root)`: fewer
+    operations, forward and backward, than the sum and its broadcasts,
+    which in a deep model of small layers is most of what the map costs
+    (benchmarks/bench_lcw.py, the 50-layer row)."""
+    fused = backend_utils.fused_row_shifts(rows, c, inv_root)
+    if fused is not None:
+        return fused
+    vector = np.full((length, 1), c)
+    vector[-1] = inv_root
+    return ops.matmul(rows, ops.convert_to_tensor(vector, dtype=rows.dtype))

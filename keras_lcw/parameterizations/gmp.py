@@ -114,7 +114,9 @@ class Geometric(base.Parameterization):
             return self.output(preactivation, values, activation, per_unit)
         magnitude, sign = self._folded_radius(values)
         if "offset" in values:
-            preactivation = preactivation + per_unit(magnitude * values["offset"])
+            preactivation = ops.add(
+                preactivation, per_unit(magnitude * values["offset"])
+            )
         if activation is not None:
             preactivation = activation(preactivation)
         return preactivation * per_unit(sign)
@@ -126,7 +128,7 @@ class Geometric(base.Parameterization):
 
     def output(self, preactivation, values, activation, per_unit):
         if "offset" in values:
-            preactivation = preactivation + per_unit(values["offset"])
+            preactivation = ops.add(preactivation, per_unit(values["offset"]))
         if activation is not None:
             preactivation = activation(preactivation)
         return preactivation * per_unit(values["radius"])
