@@ -21,7 +21,8 @@ is unchanged (Kutsuna, "Linearly Constrained Weights", ECML PKDD 2019,
 arXiv:2403.13833).
 
 Both functions act along axis 0 and broadcast over the remaining axes, one
-column per output unit. They are pure `keras.ops` and accept NumPy arrays.
+column per output unit. They are `keras.ops` (with a PyTorch fast path,
+`backend_utils.fused_row_shifts`) and accept NumPy arrays.
 """
 
 import math
