@@ -27,14 +27,13 @@ def _from_json(tmp_path, name, results):
 
 # The quick run trains every example; one backend is enough to show the
 # script and the claims work end to end, and keeps the suite short: the
-# examples' layers are tested on every backend elsewhere. PyTorch runs its
-# many small models fastest (JAX compiles each one first).
+# examples' layers are tested on every backend elsewhere.
 @pytest.mark.slow
-@pytest.mark.backends("torch")
+@pytest.mark.backends("jax")
 def test_quick_run_passes_and_writes_every_result(tmp_path):
     result = subprocess.run(
         [sys.executable, SCRIPT, "--quick", "--jobs", "2", "--output", str(tmp_path)],
-        capture_output=True, text=True, env=dict(os.environ, KERAS_BACKEND="torch"),
+        capture_output=True, text=True, env=dict(os.environ, KERAS_BACKEND="jax"),
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for name in EXAMPLES:
