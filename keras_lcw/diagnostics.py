@@ -105,6 +105,27 @@ def _probes(model):
     return found
 
 
+def _check_probes_are_in_the_model_graph(model, probes):
+    """Refuses probes inside nested models, whose outputs belong to the
+    nested model's graph and cannot be read from `model`'s inputs."""
+    own = {id(layer) for layer in model.layers}
+    for probe in probes:
+        if id(probe) in own:
+            continue
+        inner = next(
+            layer for layer in model.layers
+            if isinstance(layer, keras.Model)
+            and any(leaf is probe for leaf in cloning.leaf_layers(layer))
+        )
+        raise ValueError(
+            f"GradientProbe '{probe.name}' is inside the nested model "
+            f"'{inner.name}'; signal_statistics() reads only the probes of "
+            f"model '{model.name}' itself. Put the probe in '{model.name}' "
+            f"(build the nested part's layers into it), or call "
+            f"signal_statistics() on '{inner.name}'."
+        )
+
+
 def _batch_size(name, value):
     """The number of examples of `value` (an array, or a list of arrays for
     a model of several inputs or outputs)."""
@@ -123,7 +144,8 @@ def signal_statistics(model, x, y, loss):
 
     Args:
         model: a built Functional or Sequential model containing
-            `GradientProbe` layers.
+            `GradientProbe` layers in its own graph (a probe inside a
+            nested model is refused: measure the nested model itself).
         x, y: one batch of inputs and targets; its size must equal every
             probe's `batch_size`. Layers with batch statistics run in
             training mode.
@@ -140,6 +162,7 @@ def signal_statistics(model, x, y, loss):
             f"type {type(model).__name__}."
         )
     probes = _probes(model)
+    _check_probes_are_in_the_model_graph(model, probes)
     try:
         if isinstance(model, keras.Sequential):
             # Sequential models have no `input` of their own.

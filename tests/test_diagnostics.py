@@ -123,3 +123,14 @@ def test_probe_config_round_trip(tmp_path):
     model.save(path)
     loaded = keras.models.load_model(path)
     assert [l.batch_size for l in loaded.layers if isinstance(l, GradientProbe)] == [BATCH]
+
+
+def test_a_probe_inside_a_nested_model_is_refused_and_the_nested_model_measured():
+    x, y = _batch()
+    inner = keras.Sequential([keras.Input((16,)), keras.layers.Dense(8), GradientProbe(BATCH, name="inner_probe")], name="inner")
+    outer = keras.Sequential([keras.Input((16,)), inner, keras.layers.Dense(3)], name="outer")
+    message = "GradientProbe 'inner_probe' is inside the nested model 'inner'.*model 'outer' itself"
+    with pytest.raises(ValueError, match=message):
+        signal_statistics(outer, x, y, keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    statistics = signal_statistics(inner, x, np.zeros((BATCH, 8), "float32"), "mse")
+    assert statistics["names"].tolist() == ["inner_probe"]
