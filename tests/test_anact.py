@@ -165,7 +165,7 @@ def _numpy_anact(x, name, ratios, axis, epsilon=1e-6):
     f, df = REFERENCE[name]
     x = x.astype("float64")
     reduce = tuple(a for a in range(x.ndim) if a not in axis)
-    forward = (f(x) ** 2).mean(axis=reduce, keepdims=True) / ((x**2).mean(axis=reduce, keepdims=True) + epsilon)
+    forward = (f(x) ** 2).mean(axis=reduce, keepdims=True) / (x**2).mean(axis=reduce, keepdims=True)
     backward = (df(x) ** 2).mean(axis=reduce, keepdims=True)
     scale = (forward * backward + epsilon) ** -0.25
     return scale * f(x), forward, backward

@@ -66,7 +66,7 @@ def _reference(x, name, combination="arithmetic", statistic="variance", center=T
     fx = f(x)
     if stats is None:
         x_stat = x.var() if statistic == "variance" else (x**2).mean()
-        stats = ((fx**2).mean() / (x_stat + EPS), (df(x) ** 2).mean(), fx.mean())
+        stats = ((fx**2).mean() / x_stat, (df(x) ** 2).mean(), fx.mean())
     forward, backward, mean = stats
     scale = _combine(forward, backward, combination)
     if max_scale is not None:

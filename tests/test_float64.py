@@ -18,6 +18,8 @@ import keras_lcw
 from tests.harness import to_numpy
 from tests.test_anact import REFERENCE
 from tests.test_anact import _numpy_anact
+from tests.test_anact_configurations import _combine
+from tests.test_anact_configurations import _reference
 
 BACKEND = keras.backend.backend()
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -79,6 +81,28 @@ def test_anact_float64_matches_a_float64_reference(name, axis, shape):
     # The tolerance tells float64 from float32.
     rounded, _, _ = _numpy_anact(x.astype("float32").astype("float64"), name, None, kept)
     assert np.max(np.abs(rounded - expected)) > 1e-9
+
+
+@needs_float64
+@pytest.mark.parametrize("name", ["swish", "tanh"])
+def test_default_anact_float64_matches_a_float64_reference(name):
+    # The default bounds the factor (max_scale=1), centres and takes the
+    # variance.
+    x = _inputs((32, 4), 4)
+    layer = keras_lcw.ANAct(name, momentum=0.0, dtype="float64")
+    y = layer(x, training=True)
+    assert keras.backend.standardize_dtype(y.dtype) == "float64"
+    # The bound with the layer's quadrature of the Gaussian moments (tested
+    # against integration to 1e-4 elsewhere).
+    _, (forward, backward, mean) = _reference(x, name)
+    bound = _combine(*layer.gaussian_ratios, "arithmetic")
+    scale = min(_combine(forward, backward, "arithmetic"), bound)
+    expected = scale * (REFERENCE[name][0](x) - mean)
+    # Keras computes tanh of float64 in float32 on JAX.
+    tolerance = dict(rtol=1e-6, atol=1e-6) if (name, BACKEND) == ("tanh", "jax") else TOLERANCE
+    np.testing.assert_allclose(to_numpy(y), expected, **tolerance)
+    np.testing.assert_allclose(to_numpy(layer.forward_ratio), forward, **tolerance)
+    np.testing.assert_allclose(to_numpy(layer(x, training=False)), expected, **tolerance)
 
 
 @needs_float64

@@ -125,3 +125,20 @@ def test_batch_moments_are_two_pass():
     # negative and a mean of 1000 entries is off by its rounding.
     constant = np.full((10, 1000, 2), 0.27449694, "float32")
     np.testing.assert_array_equal(to_numpy(statistics.moments(constant, [0, -2])[1]), 0.0)
+
+
+def test_first_entry_along_the_axes_and_zero_where_masked():
+    x = np.arange(24, dtype="float32").reshape(2, 3, 4)
+    np.testing.assert_array_equal(to_numpy(statistics.first_entry(x, [0, 2])), x[:1, :, :1])
+    mask = np.ones(x.shape, bool)
+    mask[0, 1, 0] = False
+    np.testing.assert_array_equal(to_numpy(statistics.first_entry(x, [0, 2], mask)).ravel(), [0.0, 0.0, 8.0])
+
+
+def test_masked_mean_leaves_out_masked_entries_and_says_where_none_is_left():
+    x = np.array([[1.0, np.nan, 3.0], [np.inf, 5.0, 7.0]], "float32")
+    mask = np.array([[True, False, True], [False, False, False]])
+    np.testing.assert_array_equal(to_numpy(statistics.masked_mean(x, [1], mask)), [2.0, np.nan])
+    np.testing.assert_array_equal(to_numpy(statistics.masked_mean(x, [1], mask, empty=0.0)), [2.0, 0.0])
+    np.testing.assert_array_equal(to_numpy(statistics.masked_mean(x, [0], mask)), [1.0, np.nan, 3.0])
+

@@ -5,6 +5,7 @@ import types
 import keras
 from keras import ops
 
+from keras_lcw import backend_utils
 from keras_lcw import validation
 from keras_lcw.numerics import derivatives
 from keras_lcw.numerics import gaussian
@@ -136,12 +137,17 @@ class ANAct(keras.layers.Layer):
     - Entries that the input's mask marks as padding are left out (as in
       `keras.layers.BatchNormalization`): a mask of shape
       `(batch, steps)` for inputs of shape `(batch, steps, ...)`.
-    - A batch whose statistics are not finite (a NaN or infinite input, an
-      overflowing activation, or, with a mask, no unmasked entry) leaves
-      the moving statistics as they were, and the layer uses them for that
-      batch; with `axis` set, this holds for each kept entry on its own.
-      The check is a `keras.ops.where` on the values, so it holds inside
-      compiled train steps.
+    - A batch whose statistics cannot be taken leaves the moving
+      statistics as they were, and the layer uses them for that batch: a
+      NaN or infinite input, an overflowing activation, with a mask no
+      unmasked entry, and an input statistic of 0 (a single sample or a
+      constant batch for "variance", all zeros for "second_moment"). The
+      variance is taken of the deviations from one entry, so that of a
+      constant batch is exactly 0, not its rounding. With `axis` set, this
+      holds for each kept entry on its own; with `statistics_gradient`, the
+      gradient through such statistics is 0, not NaN. The check is a
+      `keras.ops.where` on the values, so it holds inside compiled train
+      steps.
 
     Args:
         activation: an elementwise `keras.activations` name or function, or
@@ -156,9 +162,11 @@ class ANAct(keras.layers.Layer):
             statistics). With per-channel statistics a dead unit's ratios
             are 0 and only `epsilon` or `max_scale` bounds its factor.
         momentum: the moving averages' momentum, a number in [0, 1).
-        epsilon: a finite number greater than 0, added to the ratios'
-            denominators, which keeps `s` finite for units whose output and
-            derivative are both zero.
+        epsilon: a finite number greater than 0, added to the ratios where
+            they make the factor (`rho + epsilon`, `rho * rho' + epsilon`),
+            which keeps `s` finite for units whose output and derivative
+            are both zero. It is no part of `rho`, which is the same for
+            inputs of any scale.
         synchronized: if True, on the TensorFlow backend under a
             `tf.distribute` strategy the batch statistics are all-reduced
             across replicas, so every replica uses the global batch's
@@ -419,22 +427,45 @@ class ANAct(keras.layers.Layer):
                 + 0.5 / (backward_ratio + self.epsilon)
             )
         if self.max_scale is not None:
-            factor = ops.minimum(factor, self.max_scale * self._gaussian_scale)
+            # Not ops.minimum, which is float32 for float64 on PyTorch.
+            bound = ops.full_like(factor, self.max_scale * self._gaussian_scale)
+            factor = ops.where(factor > bound, bound, factor)
         return factor
 
     def _batch_statistics(self, x, fx, dfx, mask):
         """The batch's `(rho, rho', E[f(x)])` over the reduction axes (across
-        replicas when `synchronized`, unmasked entries only); a gradient
-        flows through them only with `statistics_gradient`."""
-        if not self.statistics_gradient:
-            x, fx, dfx = (ops.stop_gradient(t) for t in (x, fx, dfx))
+        replicas when `synchronized`, unmasked entries only).
+
+        `rho` is NaN where it cannot be taken: where `E[x^2]` (or `Var[x]`)
+        is 0, where no entry is left, and where an entry is not finite.
+        A gradient flows through the statistics only with
+        `statistics_gradient`, and it is finite, 0, where `rho` is NaN.
+        """
         if mask is not None:
             mask = statistics.broadcast_mask(mask, x)
-
-        def mean(t):
-            return statistics.masked_mean(
-                t, self._reduction_axes, mask, self.synchronized
-            )
+        complete = None
+        if self.statistics_gradient:
+            # An infinite entry makes the statistics infinite and their
+            # gradient NaN for every entry of the batch, though the layer
+            # then uses its moving statistics: it is taken as 0 here, and
+            # `rho` is made NaN below.
+            finite = ops.isfinite(x)
+            if mask is not None:
+                finite = ops.logical_or(finite, ops.logical_not(mask))
+            # A share of 0 is exact however the mean is taken.
+            complete = backend_utils.batch_mean(
+                ops.cast(ops.logical_not(finite), x.dtype),
+                self._reduction_axes,
+                self.synchronized,
+            ) == 0
+            x = ops.where(finite, x, ops.zeros_like(x))
+        else:
+            x, fx, dfx = (ops.stop_gradient(t) for t in (x, fx, dfx))
+        # Where no entry is kept, every mean is 0 and so is the input
+        # statistic: rho is NaN, with finite gradients on the way.
+        mean = statistics.masked_mean_function(
+            self._reduction_axes, mask, self.synchronized, x.dtype, empty=0.0
+        )
 
         def broadcast(t):
             return ops.reshape(t, self._broadcast_shape)
@@ -443,41 +474,50 @@ class ANAct(keras.layers.Layer):
         f_mean = mean(fx) if self.center else None
 
         def x_statistic(t):
-            # E[t^2], or E[(t - E[t])^2] for "variance".
+            # E[t^2], or E[(t - E[t])^2] for "variance", of the deviations
+            # from one entry: exactly 0 for a constant batch, whose
+            # deviations from the mean alone would be its rounding (a
+            # ratio of 1e7 to 1e14).
             if self.forward_statistic == "variance":
+                t = t - ops.stop_gradient(
+                    statistics.first_entry(t, self._reduction_axes, mask)
+                )
                 t = t - broadcast(mean(t))
             return mean(ops.square(t))
 
         def scaled_moments():
-            # c >= 1 and |x| / c <= the number of entries averaged, so no
-            # square below overflows. The mean of |x| is taken of
-            # |x| / 2**64, which cannot overflow either; where that
-            # underflows, c is 1.
+            # The moments of x / c and f(x) / c, whose ratio is rho. c >= 1
+            # and |x| / c <= the number of entries averaged, so no square
+            # below overflows. The mean of |x| is taken of |x| / 2**64,
+            # which cannot overflow either; where that underflows, c is 1.
             size = mean(ops.abs(x) * 2.0**-64) * 2.0**64
-            c = ops.maximum(size, ops.ones_like(size))
-            c_broadcast = broadcast(c)
-            return (
-                x_statistic(x / c_broadcast),
-                mean(ops.square(fx / c_broadcast)),
-                ops.square(c),
-            )
+            c = broadcast(ops.maximum(size, ops.ones_like(size)))
+            return x_statistic(x / c), mean(ops.square(fx / c))
 
         if self.synchronized:
             # Every replica must take the same path through the all-reduces.
-            x_moment, f_moment, c_squared = scaled_moments()
+            x_moment, f_moment = scaled_moments()
         else:
             # The scaled moments cost five more passes over the batch: they
             # are computed only where the plain ones overflow (|x| above
             # about 1e19).
             x_moment = x_statistic(x)
             f_moment = mean(ops.square(fx))
-            x_moment, f_moment, c_squared = ops.cond(
+            x_moment, f_moment = ops.cond(
                 ops.all(ops.isfinite(x_moment)) & ops.all(ops.isfinite(f_moment)),
-                lambda: (x_moment, f_moment, ops.ones_like(x_moment)),
+                lambda: (x_moment, f_moment),
                 scaled_moments,
             )
-        # E[f^2] / (E[x^2] + eps), both scaled by 1 / c^2.
-        forward = f_moment / (x_moment + self.epsilon / c_squared)
+        # The divisor is 1 where the ratio is not taken, so that its
+        # gradient stays finite there.
+        valid = x_moment > 0
+        if complete is not None:
+            valid = ops.logical_and(valid, complete)
+        forward = ops.where(
+            valid,
+            f_moment / ops.where(valid, x_moment, ops.ones_like(x_moment)),
+            ops.full_like(x_moment, float("nan")),
+        )
         return forward, d_moment, f_mean
 
     def call(self, inputs, training=None, mask=None):
@@ -485,7 +525,7 @@ class ANAct(keras.layers.Layer):
         dtype = statistics.statistics_dtype(inputs.dtype)
         x = ops.cast(inputs, dtype)
         if not self.adaptive:
-            fx = self.activation(x)
+            fx = ops.cast(self.activation(x), dtype)
             if self.center:
                 fx = fx - self.gaussian_mean
             scale = ops.convert_to_tensor(self._gaussian_scale, dtype)
@@ -526,7 +566,7 @@ class ANAct(keras.layers.Layer):
                 if self.center:
                     f_mean = ops.where(finite, batch_mean, f_mean)
             else:
-                fx = self.activation(x)
+                fx = ops.cast(self.activation(x), dtype)
             if self.center:
                 fx = fx - ops.reshape(f_mean, self._broadcast_shape)
             scale = ops.reshape(

@@ -150,4 +150,6 @@ def value_and_derivative(fn, x, differentiable=False):
     value = ops.cast(derivative(x), x.dtype)
     if not differentiable:
         value = ops.stop_gradient(value)
-    return fn(x), value
+    # Keras computes some activations of float64 inputs in float32 (tanh on
+    # JAX).
+    return ops.cast(fn(x), x.dtype), value

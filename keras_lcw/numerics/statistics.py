@@ -37,7 +37,7 @@ def broadcast_mask(mask, x):
     return ops.broadcast_to(mask, ops.shape(x))
 
 
-def masked_mean(x, axes, mask=None, synchronized=False):
+def masked_mean(x, axes, mask=None, synchronized=False, empty=float("nan")):
     """The mean of `x` over `axes`, of the entries where `mask` is True.
 
     Args:
@@ -45,17 +45,58 @@ def masked_mean(x, axes, mask=None, synchronized=False):
         axes: the axes to reduce.
         mask: None (every entry counts) or a bool tensor of `x`'s shape
             (`broadcast_mask`). Masked entries are left out even when they
-            are NaN or infinite. Where no entry is left, the mean is NaN.
+            are NaN or infinite.
         synchronized: all-reduce across `tf.distribute` replicas
             (`keras_lcw.backend_utils.batch_mean`).
+        empty: the mean where no entry is left, NaN by default.
+    """
+    x = ops.convert_to_tensor(x)
+    return masked_mean_function(axes, mask, synchronized, x.dtype, empty)(x)
+
+
+def masked_mean_function(
+    axes, mask=None, synchronized=False, dtype="float32", empty=float("nan")
+):
+    """`masked_mean` over `axes` with this `mask`, as a function of `x` (of
+    `dtype`): the share of entries the mask keeps is computed once, for
+    every `x`.
     """
     if mask is None:
-        return backend_utils.batch_mean(x, axes, synchronized=synchronized)
-    x = ops.where(mask, x, ops.zeros_like(x))
-    weights = ops.cast(mask, x.dtype)
-    return backend_utils.batch_mean(
-        x, axes, synchronized=synchronized
-    ) / backend_utils.batch_mean(weights, axes, synchronized=synchronized)
+        return lambda x: backend_utils.batch_mean(
+            x, axes, synchronized=synchronized
+        )
+    share = backend_utils.batch_mean(
+        ops.cast(mask, dtype), axes, synchronized=synchronized
+    )
+    kept = share > 0
+    missing = ops.full_like(share, empty)
+
+    def mean(x):
+        x = ops.where(mask, x, ops.zeros_like(x))
+        total = backend_utils.batch_mean(x, axes, synchronized=synchronized)
+        return ops.where(kept, total / share, missing)
+
+    return mean
+
+
+def first_entry(x, axes, mask=None):
+    """The first entry of `x` along `axes`, kept as axes of size 1, and 0
+    where `mask` leaves that entry out.
+
+    Deviations from it are exactly 0 for a constant `x`: subtracted before
+    a variance is taken, it makes the variance of a constant exactly 0,
+    where deviations from the mean alone are off by the mean's rounding.
+    """
+    axes = [axis % len(x.shape) for axis in axes]
+    first = tuple(
+        slice(0, 1) if axis in axes else slice(None) for axis in range(len(x.shape))
+    )
+    # A sum of one entry, which keeps a size-1 axis also for an empty
+    # batch (and, unlike keras.ops.mean, float64 on every backend).
+    entry = ops.sum(x[first], axis=axes, keepdims=True)
+    if mask is not None:
+        entry = ops.where(mask[first], entry, ops.zeros_like(entry))
+    return entry
 
 
 def moments(x, axes):
@@ -64,17 +105,14 @@ def moments(x, axes):
     `keras.ops.moments` computes the variance as `E[x^2] - E[x]^2` on
     PyTorch, which is off by about float rounding times `E[x^2]` (and can be
     negative) where the variance is small against the mean. Here the first
-    entry along `axes` is subtracted first and the variance is the mean of
-    the squared deviations from the mean of the differences: exactly 0 for
-    a constant, and off by about the rounding of the spread alone.
+    entry along `axes` is subtracted first (`first_entry`) and the variance
+    is the mean of the squared deviations from the mean of the differences:
+    exactly 0 for a constant, and off by about the rounding of the spread
+    alone.
     """
     x = ops.convert_to_tensor(x)
     axes = [axis % len(x.shape) for axis in axes]
-    first = tuple(
-        slice(0, 1) if axis in axes else slice(None) for axis in range(len(x.shape))
-    )
-    # The mean of the one entry is that entry (NaN for an empty batch).
-    shift = ops.mean(x[first], axis=axes, keepdims=True)
+    shift = first_entry(x, axes)
     difference = x - shift
     mean = ops.mean(difference, axis=axes, keepdims=True)
     variance = ops.mean(ops.square(difference - mean), axis=axes)
