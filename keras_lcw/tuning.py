@@ -16,16 +16,17 @@ from keras_lcw.activations import registry as activation_registry
 from keras_lcw.layers import registry
 
 
-# Sub-parameters of the constraints that have them, by constraint name: a
+# Sub-parameters of the constraints that have them, by constraint class
+# (so that every name of a class, "max_norm" or "MaxNorm", gets them): a
 # function `(hp, prefix) -> constructor kwargs`. Constraints without an entry
 # take their default arguments.
 _CONSTRAINT_ARGUMENTS = {
-    "max_norm": lambda hp, prefix: {
+    keras.constraints.MaxNorm: lambda hp, prefix: {
         "max_value": hp.Float(
             f"{prefix}/max_value", 0.5, 8.0, sampling="log", default=2.0
         )
     },
-    "min_max_norm": lambda hp, prefix: {
+    keras.constraints.MinMaxNorm: lambda hp, prefix: {
         "min_value": hp.Float(f"{prefix}/min_value", 0.0, 1.0, default=0.0),
         "max_value": hp.Float(
             f"{prefix}/max_value", 1.0, 8.0, sampling="log", default=1.0
@@ -100,7 +101,8 @@ def kernel_constraint(
     """Declares a choice of kernel constraint and returns the constraint.
 
     Declares `hp.Choice(name, values)`, and for "max_norm" (`max_value`)
-    and "min_max_norm" (`min_value`, `max_value`) their arguments as
+    and "min_max_norm" (`min_value`, `max_value`), by any of their names
+    ("MaxNorm", ...), their arguments as
     `{name}/{argument}` under a conditional scope.
 
     Args:
@@ -127,11 +129,10 @@ def kernel_constraint(
     choice = _choice(hp, name, values)
     arguments = {}
     for value in values:
-        if value in _CONSTRAINT_ARGUMENTS:
+        declare = _CONSTRAINT_ARGUMENTS.get(type(constraints.get(value)))
+        if declare is not None:
             with hp.conditional_scope(name, [value]):
-                arguments[value] = _CONSTRAINT_ARGUMENTS[value](
-                    hp, f"{name}/{value}"
-                )
+                arguments[value] = declare(hp, f"{name}/{value}")
     constraint = constraints.get(choice)
     if choice in arguments:
         constraint = type(constraint)(**arguments[choice])

@@ -180,3 +180,15 @@ def test_import_does_not_load_keras_tuner():
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("alias, declared", [("MaxNorm", ["max_value"]), ("MinMaxNorm", ["min_value", "max_value"])])
+def test_kernel_constraint_class_names_get_their_arguments(alias, declared):
+    hp = keras_tuner.HyperParameters()
+    tuning.kernel_constraint(hp, name="c", values=("none", alias))
+    assert [p.name for p in hp.space] == ["c"] + [f"c/{alias}/{argument}" for argument in declared]
+    hp.values["c"] = alias
+    hp.values.update({f"c/{alias}/{argument}": 0.5 for argument in declared})
+    hp.values[f"c/{alias}/max_value"] = 3.5
+    constraint = tuning.kernel_constraint(hp, name="c", values=("none", alias))
+    assert constraint.max_value == 3.5
