@@ -436,10 +436,11 @@ class ANAct(keras.layers.Layer):
         """The batch's `(rho, rho', E[f(x)])` over the reduction axes (across
         replicas when `synchronized`, unmasked entries only).
 
-        `rho` is NaN where it cannot be taken: where `E[x^2]` (or `Var[x]`)
-        is 0, where no entry is left, and where an entry is not finite.
-        A gradient flows through the statistics only with
-        `statistics_gradient`, and it is finite, 0, where `rho` is NaN.
+        `rho` is not finite where it cannot be taken: where `E[x^2]` (or
+        `Var[x]`) is 0, where no entry is left, and where an entry is not
+        finite. A gradient flows through the statistics only with
+        `statistics_gradient`, and it is 0 (not NaN) where `rho` is not
+        finite.
         """
         if mask is not None:
             mask = statistics.broadcast_mask(mask, x)
