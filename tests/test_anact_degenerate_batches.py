@@ -123,3 +123,31 @@ def test_a_skipped_batch_in_a_compiled_fit_keeps_the_weights_finite():
     model.fit(x, np.ones_like(x), batch_size=8, epochs=2, verbose=0)
     for weight in model.weights:
         assert np.isfinite(to_numpy(weight)).all(), weight.path
+
+
+@pytest.mark.parametrize("axis", [None, -1])
+def test_a_constant_pre_padded_batch_is_skipped(axis):
+    # Padding at the front, as keras.utils.pad_sequences makes it: the
+    # first entry is masked.
+    x = np.full((4, 6, 3), 0.7, "float32")
+    x[:, :2] = 0.0
+    mask = np.ones((4, 6), bool)
+    mask[:, :2] = False
+    layer = keras_lcw.ANAct("tanh", axis=axis, momentum=0.5)
+    layer.build(x.shape)
+    before = _state(layer)
+    layer(x, training=True, mask=mask)
+    for old, new in zip(before, _state(layer)):
+        np.testing.assert_array_equal(new, old)
+
+
+def test_an_infinite_masked_entry_leaves_the_gradient_finite():
+    x = np.random.default_rng(35).normal(size=(4, 5, 2)).astype("float32")
+    mask = np.ones((4, 5), bool)
+    mask[0, 0] = False
+    x[0, 0] = np.inf
+    layer = keras_lcw.ANAct("tanh", axis=-1)
+    layer.build(x.shape)
+    dx, dalpha = _gradients(layer, x, mask)
+    assert np.isfinite(dx).all() and np.isfinite(dalpha).all()
+    assert np.abs(dx).max() > 0

@@ -127,12 +127,16 @@ def test_batch_moments_are_two_pass():
     np.testing.assert_array_equal(to_numpy(statistics.moments(constant, [0, -2])[1]), 0.0)
 
 
-def test_first_entry_along_the_axes_and_zero_where_masked():
+def test_kept_entry_along_the_axes_and_zero_where_none_is_kept():
     x = np.arange(24, dtype="float32").reshape(2, 3, 4)
-    np.testing.assert_array_equal(to_numpy(statistics.first_entry(x, [0, 2])), x[:1, :, :1])
+    np.testing.assert_array_equal(to_numpy(statistics.kept_entry(x, [0, 2])), x[:1, :, :1])
     mask = np.ones(x.shape, bool)
-    mask[0, 1, 0] = False
-    np.testing.assert_array_equal(to_numpy(statistics.first_entry(x, [0, 2], mask)).ravel(), [0.0, 0.0, 8.0])
+    mask[:, 1, :] = False
+    mask[1, 2, :] = False
+    x[0, 0, 0] = np.inf
+    mask[0, 0, 0] = False
+    # The largest kept entry: masked ones (an infinite one included) are not.
+    np.testing.assert_array_equal(to_numpy(statistics.kept_entry(x, [0, 2], mask)).ravel(), [15.0, 0.0, 11.0])
 
 
 def test_masked_mean_leaves_out_masked_entries_and_says_where_none_is_left():

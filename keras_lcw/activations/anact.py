@@ -143,7 +143,9 @@ class ANAct(keras.layers.Layer):
       unmasked entry, and an input statistic of 0 (a single sample or a
       constant batch for "variance", all zeros for "second_moment"). The
       variance is taken of the deviations from one entry, so that of a
-      constant batch is exactly 0, not its rounding. With `axis` set, this
+      constant batch is exactly 0, not its rounding (not with
+      `synchronized=True`, where each replica would shift by its own
+      entry). With `axis` set, this
       holds for each kept entry on its own; with `statistics_gradient`, the
       gradient through such statistics is 0, not NaN. The check is a
       `keras.ops.where` on the values, so it holds inside compiled train
@@ -450,14 +452,17 @@ class ANAct(keras.layers.Layer):
             # gradient NaN for every entry of the batch, though the layer
             # then uses its moving statistics: it is taken as 0 here, and
             # `rho` is made NaN below.
+            # Masked entries are taken as 0 as well: whatever they hold,
+            # the gradient of the statistics at them is 0.
             finite = ops.isfinite(x)
+            bad = ops.logical_not(finite)
             if mask is not None:
-                finite = ops.logical_or(finite, ops.logical_not(mask))
+                bad = ops.logical_and(bad, mask)
+                finite = ops.logical_and(finite, mask)
+                fx, dfx = (ops.where(mask, t, ops.zeros_like(t)) for t in (fx, dfx))
             # A share of 0 is exact however the mean is taken.
             complete = backend_utils.batch_mean(
-                ops.cast(ops.logical_not(finite), x.dtype),
-                self._reduction_axes,
-                self.synchronized,
+                ops.cast(bad, x.dtype), self._reduction_axes, self.synchronized
             ) == 0
             x = ops.where(finite, x, ops.zeros_like(x))
         else:
@@ -476,13 +481,15 @@ class ANAct(keras.layers.Layer):
 
         def x_statistic(t):
             # E[t^2], or E[(t - E[t])^2] for "variance", of the deviations
-            # from one entry: exactly 0 for a constant batch, whose
+            # from one kept entry: exactly 0 for a constant batch, whose
             # deviations from the mean alone would be its rounding (a
-            # ratio of 1e7 to 1e14).
+            # ratio of 1e7 to 1e14). Replicas that synchronize would each
+            # shift by an entry of their own: they do not shift.
             if self.forward_statistic == "variance":
-                t = t - ops.stop_gradient(
-                    statistics.first_entry(t, self._reduction_axes, mask)
-                )
+                if not self.synchronized:
+                    t = t - ops.stop_gradient(
+                        statistics.kept_entry(t, self._reduction_axes, mask)
+                    )
                 t = t - broadcast(mean(t))
             return mean(ops.square(t))
 

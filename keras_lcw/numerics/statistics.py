@@ -79,24 +79,27 @@ def masked_mean_function(
     return mean
 
 
-def first_entry(x, axes, mask=None):
-    """The first entry of `x` along `axes`, kept as axes of size 1, and 0
-    where `mask` leaves that entry out.
+def kept_entry(x, axes, mask=None):
+    """One entry of `x` along `axes` that `mask` keeps, kept as axes of
+    size 1: the first entry without a mask, the largest kept one with a
+    mask, and 0 where no entry is kept.
 
     Deviations from it are exactly 0 for a constant `x`: subtracted before
     a variance is taken, it makes the variance of a constant exactly 0,
     where deviations from the mean alone are off by the mean's rounding.
     """
     axes = [axis % len(x.shape) for axis in axes]
-    first = tuple(
-        slice(0, 1) if axis in axes else slice(None) for axis in range(len(x.shape))
-    )
-    # A sum of one entry, which keeps a size-1 axis also for an empty
-    # batch (and, unlike keras.ops.mean, float64 on every backend).
-    entry = ops.sum(x[first], axis=axes, keepdims=True)
-    if mask is not None:
-        entry = ops.where(mask[first], entry, ops.zeros_like(entry))
-    return entry
+    if mask is None:
+        first = tuple(
+            slice(0, 1) if axis in axes else slice(None)
+            for axis in range(len(x.shape))
+        )
+        # A sum of one entry, which keeps a size-1 axis also for an empty
+        # batch (and, unlike keras.ops.mean, float64 on every backend).
+        return ops.sum(x[first], axis=axes, keepdims=True)
+    lowest = ops.full_like(x, float("-inf"))
+    entry = ops.max(ops.where(mask, x, lowest), axis=axes, keepdims=True)
+    return ops.where(entry > float("-inf"), entry, ops.zeros_like(entry))
 
 
 def moments(x, axes):
@@ -105,14 +108,14 @@ def moments(x, axes):
     `keras.ops.moments` computes the variance as `E[x^2] - E[x]^2` on
     PyTorch, which is off by about float rounding times `E[x^2]` (and can be
     negative) where the variance is small against the mean. Here the first
-    entry along `axes` is subtracted first (`first_entry`) and the variance
+    entry along `axes` is subtracted first (`kept_entry`) and the variance
     is the mean of the squared deviations from the mean of the differences:
     exactly 0 for a constant, and off by about the rounding of the spread
     alone.
     """
     x = ops.convert_to_tensor(x)
     axes = [axis % len(x.shape) for axis in axes]
-    shift = first_entry(x, axes)
+    shift = kept_entry(x, axes)
     difference = x - shift
     mean = ops.mean(difference, axis=axes, keepdims=True)
     variance = ops.mean(ops.square(difference - mean), axis=axes)
