@@ -145,11 +145,10 @@ class ANAct(keras.layers.Layer):
       variance is taken of the deviations from one entry, so that of a
       constant batch is exactly 0, not its rounding (not with
       `synchronized=True`, where each replica would shift by its own
-      entry). With `axis` set, this
-      holds for each kept entry on its own; with `statistics_gradient`, the
-      gradient through such statistics is 0, not NaN. The check is a
-      `keras.ops.where` on the values, so it holds inside compiled train
-      steps.
+      entry). With `axis` set, this holds for each kept entry on its own;
+      with `statistics_gradient`, the gradient through such statistics is
+      0, not NaN. The check is a `keras.ops.where` on the values, so it
+      holds inside compiled train steps.
 
     Args:
         activation: an elementwise `keras.activations` name or function, or
@@ -451,9 +450,8 @@ class ANAct(keras.layers.Layer):
             # An infinite entry makes the statistics infinite and their
             # gradient NaN for every entry of the batch, though the layer
             # then uses its moving statistics: it is taken as 0 here, and
-            # `rho` is made NaN below.
-            # Masked entries are taken as 0 as well: whatever they hold,
-            # the gradient of the statistics at them is 0.
+            # `rho` is made NaN below. Masked entries are taken as 0 too,
+            # so that whatever they hold, the gradient at them is 0.
             finite = ops.isfinite(x)
             bad = ops.logical_not(finite)
             if mask is not None:
