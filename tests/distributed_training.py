@@ -30,9 +30,11 @@ TF_REPLICAS = 2
 def _configure_devices(backend):
     os.environ["KERAS_BACKEND"] = backend
     if backend == "jax":
-        os.environ["XLA_FLAGS"] = (
-            f"--xla_force_host_platform_device_count={JAX_DEVICES}"
-        )
+        # After the flags the process was given (the suite's among them).
+        os.environ["XLA_FLAGS"] = " ".join(filter(None, [
+            os.environ.get("XLA_FLAGS"),
+            f"--xla_force_host_platform_device_count={JAX_DEVICES}",
+        ]))
     else:
         import tensorflow as tf
 

@@ -16,12 +16,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _run(setups):
-    env = dict(os.environ)
-    env.pop("XLA_FLAGS", None)
     result = subprocess.run(
         [sys.executable, "-m", "tests.distributed_training", *setups],
         cwd=ROOT,
-        env=env,
         capture_output=True,
         text=True,
         timeout=300,

@@ -151,7 +151,9 @@ def test_python_blocks_run(page, tmp_path, monkeypatch):
         assert run_page(page, backend) == len(blocks)
         return
     env = dict(os.environ)
-    env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    env["XLA_FLAGS"] = " ".join(filter(None, [
+        env.get("XLA_FLAGS"), f"--xla_force_host_platform_device_count={devices}"
+    ]))
     env["PYTHONPATH"] = os.pathsep.join([ROOT, env.get("PYTHONPATH", "")])
     result = subprocess.run(
         [sys.executable, "-m", "tests.test_doc_blocks", page],
