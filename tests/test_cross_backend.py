@@ -5,14 +5,13 @@ One Functional model holds every public keras_lcw layer class (and a plain
 Dense with `LCWConstraint` and `LCWInitializer`), in four branches: dense,
 1-D, 2-D and 3-D (channels_last: TensorFlow's CPU kernels have no
 channels_first convolutions). Every variable is set to a non-default value,
-the model is saved on the current backend and loaded, in a fresh process, on
-each of the other two.
+and the model is saved on each backend and loaded on the other two, each
+file in a process other than the one that saved it.
 """
 
 import os
 import subprocess
 import sys
-import textwrap
 
 import keras
 import numpy as np
@@ -93,37 +92,10 @@ def _classes_in(model):
     return found
 
 
-LOAD = textwrap.dedent("""
-    import sys
-    import keras
-    import numpy as np
-    import keras_lcw  # noqa: F401  (registers the classes)
-
-    directory = sys.argv[1]
-    assert keras.backend.backend() == sys.argv[2], keras.backend.backend()
-    model = keras.models.load_model(directory + "/model.keras")
-    with np.load(directory + "/data.npz") as data:
-        inputs = [data[f"x{i}"] for i in range(4)]
-        expected = [data[f"y{i}"] for i in range(4)]
-    with np.load(directory + "/variables.npz") as data:
-        saved = dict(data)
-    loaded = {v.path: keras.ops.convert_to_numpy(v) for v in model.variables}
-    assert sorted(loaded) == sorted(saved), (sorted(loaded), sorted(saved))
-    for path, value in saved.items():
-        np.testing.assert_array_equal(loaded[path], value, err_msg=path)
-    outputs = model(inputs)
-    for i, (y, e) in enumerate(zip(outputs, expected)):
-        np.testing.assert_allclose(
-            keras.ops.convert_to_numpy(y), e, rtol=1e-5, atol=1e-5,
-            err_msg=f"output {i}",
-        )
-    print("loaded and equal")
-""")
-
-
-@pytest.mark.slow
-def test_every_layer_loads_on_the_other_backends(tmp_path):
-    # One model, built once: on JAX every new shape costs a compilation.
+def save_model(directory):
+    """Builds the model, sets every variable to a non-default value and saves
+    it in `directory`, with its inputs, outputs and variables."""
+    directory.mkdir()
     model = build_model()
     found = _classes_in(model)
     missing = sorted(c.__name__ for c in _public_classes() if c not in found)
@@ -135,31 +107,78 @@ def test_every_layer_loads_on_the_other_backends(tmp_path):
     outputs = [to_numpy(y) for y in model(inputs)]
     # Perturbed variables reach the outputs: no branch is constant.
     assert all(np.std(y) > 1e-3 for y in outputs)
-    model.save(str(tmp_path / "model.keras"))
+    model.save(str(directory / "model.keras"))
     np.savez(
-        tmp_path / "data.npz",
+        directory / "data.npz",
         **{f"x{i}": x for i, x in enumerate(inputs)},
         **{f"y{i}": y for i, y in enumerate(outputs)},
     )
     np.savez(
-        tmp_path / "variables.npz", **{v.path: to_numpy(v) for v in model.variables}
+        directory / "variables.npz", **{v.path: to_numpy(v) for v in model.variables}
     )
-    for backend in BACKENDS:
-        if backend == keras.backend.backend():
-            continue
-        env = dict(os.environ, KERAS_BACKEND=backend)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (ROOT, env.get("PYTHONPATH")) if p
+
+
+def check_saved_model_loads(directory):
+    """Loads the model saved in `directory`: the same variables, and the
+    same outputs to float32 rounding."""
+    model = keras.models.load_model(str(directory / "model.keras"))
+    with np.load(directory / "data.npz") as data:
+        inputs = [data[f"x{i}"] for i in range(4)]
+        expected = [data[f"y{i}"] for i in range(4)]
+    with np.load(directory / "variables.npz") as data:
+        saved = dict(data)
+    loaded = {v.path: to_numpy(v) for v in model.variables}
+    assert sorted(loaded) == sorted(saved), (sorted(loaded), sorted(saved))
+    for path, value in saved.items():
+        np.testing.assert_array_equal(loaded[path], value, err_msg=f"{directory.name}: {path}")
+    for i, (y, e) in enumerate(zip(model(inputs), expected)):
+        np.testing.assert_allclose(
+            to_numpy(y), e, rtol=1e-5, atol=1e-5, err_msg=f"{directory.name}: output {i}"
         )
-        result = subprocess.run(
-            [sys.executable, "-c", LOAD, str(tmp_path), backend],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert result.returncode == 0, (
-            f"loading on {backend}:\n" + result.stdout + result.stderr[-4000:]
-        )
-        assert "loaded and equal" in result.stdout
+
+
+def _in_a_fresh_process(backend, directory, load=(), save=False):
+    """Runs this module on `backend` in a new process: it saves its own file
+    (with `save`), then loads the files of the backends in `load`."""
+    env = dict(os.environ, KERAS_BACKEND=backend)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.test_cross_backend", str(directory), backend]
+        + (["--save"] if save else []) + list(load),
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, (
+        f"on {backend}:\n" + result.stdout + result.stderr[-4000:]
+    )
+    assert result.stdout.splitlines() == [f"{b}: loaded and equal" for b in load], result.stdout
+
+
+# Every backend saves the model once and loads the other two backends'
+# files. The backend of the suite run saves first and loads in its own
+# process (files written by other processes); the other two start three
+# processes between them where one load per process would take six, each
+# of which spends most of its time importing its backend.
+@pytest.mark.slow
+@pytest.mark.backends("jax")
+def test_every_layer_loads_on_the_other_backends(tmp_path):
+    here = keras.backend.backend()
+    first, second = [b for b in BACKENDS if b != here]
+    save_model(tmp_path / here)
+    _in_a_fresh_process(first, tmp_path, load=[here], save=True)
+    _in_a_fresh_process(second, tmp_path, load=[here, first], save=True)
+    for backend in (first, second):
+        check_saved_model_loads(tmp_path / backend)
+    _in_a_fresh_process(first, tmp_path, load=[second])
+
+
+if __name__ == "__main__":
+    import pathlib
+
+    directory, backend, *rest = sys.argv[1:]
+    assert keras.backend.backend() == backend, keras.backend.backend()
+    if rest[:1] == ["--save"]:
+        save_model(pathlib.Path(directory) / backend)
+        rest = rest[1:]
+    for saved_on in rest:
+        check_saved_model_loads(pathlib.Path(directory) / saved_on)
+        print(f"{saved_on}: loaded and equal")
