@@ -27,14 +27,21 @@ JAX_DEVICES = 4
 TF_REPLICAS = 2
 
 
+def xla_flags_with_devices(flags, devices):
+    """`flags` (XLA_FLAGS, possibly None) with `devices` host devices added
+    after them: the flags a process was given (the suite's among them)
+    stay."""
+    return " ".join(filter(None, [
+        flags, f"--xla_force_host_platform_device_count={devices}"
+    ]))
+
+
 def _configure_devices(backend):
     os.environ["KERAS_BACKEND"] = backend
     if backend == "jax":
-        # After the flags the process was given (the suite's among them).
-        os.environ["XLA_FLAGS"] = " ".join(filter(None, [
-            os.environ.get("XLA_FLAGS"),
-            f"--xla_force_host_platform_device_count={JAX_DEVICES}",
-        ]))
+        os.environ["XLA_FLAGS"] = xla_flags_with_devices(
+            os.environ.get("XLA_FLAGS"), JAX_DEVICES
+        )
     else:
         import tensorflow as tf
 

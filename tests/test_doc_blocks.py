@@ -26,6 +26,8 @@ import sys
 import keras
 import pytest
 
+from tests.distributed_training import xla_flags_with_devices
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAGES = ["README.md"] + sorted(
     os.path.relpath(path, ROOT)
@@ -151,9 +153,7 @@ def test_python_blocks_run(page, tmp_path, monkeypatch):
         assert run_page(page, backend) == len(blocks)
         return
     env = dict(os.environ)
-    env["XLA_FLAGS"] = " ".join(filter(None, [
-        env.get("XLA_FLAGS"), f"--xla_force_host_platform_device_count={devices}"
-    ]))
+    env["XLA_FLAGS"] = xla_flags_with_devices(env.get("XLA_FLAGS"), devices)
     env["PYTHONPATH"] = os.pathsep.join([ROOT, env.get("PYTHONPATH", "")])
     result = subprocess.run(
         [sys.executable, "-m", "tests.test_doc_blocks", page],
