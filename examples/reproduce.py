@@ -5,9 +5,10 @@
 
 Runs each example of examples/ that reports results (lcw_deep_sigmoid.py,
 linked_depth_test.py, gmp_levy.py, gmp_digits.py, anact_gradient_flow.py,
-anact_default.py) as a subprocess with the current KERAS_BACKEND, each
-with `--seed S --output OUTPUT` and its own default number of seeds (5), or
-`--seeds N` when given. Each example writes OUTPUT/<example>.json and its PNG and
+anact_default.py) in a process of its own with the current KERAS_BACKEND
+(on Linux a child forked from this one after it imports Keras once,
+elsewhere a fresh interpreter), each with `--seed S --output OUTPUT` and
+its own default number of seeds (5), or `--seeds N` when given. Each example writes OUTPUT/<example>.json and its PNG and
 (not with --quick or --no-docs) its table into its docs page; this script
 then writes the headline table of README.md from the JSON files
 (`--from-json` does only that, from the JSON files already in OUTPUT; a
@@ -37,10 +38,12 @@ activations, eight configurations, five seeds); `--quick` leaves it out.
 import argparse
 import json
 import os
+import runpy
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 README = os.path.normpath(os.path.join(HERE, "..", "README.md"))
@@ -117,6 +120,72 @@ def command(name, args, output):
     if args.quick or args.no_docs:
         line.append("--no-docs")
     return line
+
+
+# On Linux each example runs in a child forked from this process, which
+# imports Keras once for all of them: a fresh interpreter spends more time
+# importing Keras and its backend than a quick example spends training.
+# The children are still separate processes (nothing one example sets
+# reaches the next), and this process initializes no backend before it
+# forks. Elsewhere (macOS, Windows), where forking a process that has
+# imported these libraries is not safe, each example starts a fresh
+# interpreter.
+FORK = sys.platform.startswith("linux")
+
+
+class ForkedExample:
+    """An example script run in a forked child, polled as a
+    `subprocess.Popen` is; `stream` (a file, or None for this process's
+    output) receives its output."""
+
+    def __init__(self, line, stream=None):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.returncode = None
+        self.pid = os.fork()
+        if self.pid == 0:
+            self._run(line, stream)
+
+    @staticmethod
+    def _run(line, stream):
+        code = 1
+        try:
+            if stream is not None:
+                os.dup2(stream.fileno(), 1)
+                os.dup2(stream.fileno(), 2)
+            # As `python script args...` would run it.
+            script = line[1]
+            sys.argv = line[1:]
+            sys.path[0] = os.path.dirname(os.path.abspath(script))
+            runpy.run_path(script, run_name="__main__")
+            code = 0
+        except SystemExit as exit:
+            if exit.code is None or isinstance(exit.code, int):
+                code = exit.code or 0
+            else:
+                print(exit.code, file=sys.stderr)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+
+    def poll(self):
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+
+def start_example(line, stream=None, fork=FORK):
+    """Starts the command `line` (this Python, an example script, its
+    arguments), with its output to `stream` (or to this process's);
+    returns a handle with `poll()` and `returncode`."""
+    if fork:
+        return ForkedExample(line, stream)
+    return subprocess.Popen(line, stdout=stream, stderr=subprocess.STDOUT if stream else None)
 
 
 def recorded_machine(found):
@@ -270,6 +339,10 @@ def main(argv=None):
                 unchecked.append(f"no {path}")
         else:
             pending.append((name, command(name, args, output)))
+    if pending and FORK:
+        import common  # noqa: F401  (Keras and its backend, for the forked examples)
+
+        import keras_lcw  # noqa: F401
     while pending or running:
         while pending and len(running) < args.jobs:
             name, line = pending.pop(0)
@@ -277,7 +350,7 @@ def main(argv=None):
             log = os.path.join(output, f"{name}.log") if args.jobs > 1 else None
             print(f"\n=== {name}: {' '.join(line[1:])}" + (f" > {log}" if log else ""), flush=True)
             stream = open(log, "w", encoding="utf-8") if log else None
-            process = subprocess.Popen(line, stdout=stream, stderr=subprocess.STDOUT if stream else None)
+            process = start_example(line, stream)
             running[name] = (process, time.time(), log, stream)
         time.sleep(0.2)
         for name, (process, began, log, stream) in list(running.items()):

@@ -27,13 +27,14 @@ def _from_json(tmp_path, name, results):
 
 # The quick run trains every example; one backend is enough to show the
 # script and the claims work end to end, and keeps the suite short: the
-# examples' layers are tested on every backend elsewhere.
+# examples' layers are tested on every backend elsewhere. PyTorch runs it
+# in about half the time JAX takes, which compiles every model it trains.
 @pytest.mark.slow
-@pytest.mark.backends("jax")
+@pytest.mark.backends("torch")
 def test_quick_run_passes_and_writes_every_result(tmp_path):
     result = subprocess.run(
         [sys.executable, SCRIPT, "--quick", "--jobs", "2", "--output", str(tmp_path)],
-        capture_output=True, text=True, env=dict(os.environ, KERAS_BACKEND="jax"),
+        capture_output=True, text=True, env=dict(os.environ, KERAS_BACKEND="torch"),
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for name in EXAMPLES:
@@ -46,6 +47,52 @@ def test_quick_run_passes_and_writes_every_result(tmp_path):
     assert {claim["claim"].split(":")[0] for claim in summary["claims"]} >= {
         "deep sigmoid MLP", "GmP trains at 10x the rate", "ANAct rescues swish",
     }
+
+
+EXAMPLE_SCRIPT = """
+import sys
+import sibling  # from the script's folder, as `python script.py` finds it
+print("args", sys.argv[1:], sibling.NAME)
+print("to stderr", file=sys.stderr)
+if sys.argv[1] == "raise":
+    raise ValueError("raised")
+sys.exit(int(sys.argv[1]) if sys.argv[1].isdigit() else sys.argv[1])
+"""
+
+RUN_EXAMPLES = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+import reproduce
+script, fork = sys.argv[2], sys.argv[3] == "fork"
+for argument in ("0", "3", "raise", "a message"):
+    with open(script + "." + argument + ".log", "w") as stream:
+        handle = reproduce.start_example([sys.executable, script, argument, "x y"], stream, fork=fork)
+        while handle.poll() is None:
+            time.sleep(0.01)
+    print(argument, handle.returncode)
+"""
+
+
+# Run from a fresh process: forking a test worker, with its threads, is
+# not what reproduce.py does.
+@pytest.mark.parametrize("fork", [True, False], ids=["forked", "fresh-interpreter"])
+def test_an_example_gets_its_arguments_and_gives_its_output_and_exit_status(tmp_path, fork):
+    if fork and not hasattr(os, "fork"):
+        pytest.skip("no os.fork here")
+    (tmp_path / "sibling.py").write_text("NAME = 'sibling'\n")
+    script = tmp_path / "example.py"
+    script.write_text(EXAMPLE_SCRIPT)
+    result = subprocess.run(
+        [sys.executable, "-c", RUN_EXAMPLES, os.path.join(ROOT, "examples"), str(script), "fork" if fork else "spawn"],
+        capture_output=True, text=True, cwd=str(tmp_path.parent),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["0 0", "3 3", "raise 1", "a message 1"]
+    for argument in ("0", "3", "raise", "a message"):
+        log = (tmp_path / f"example.py.{argument}.log").read_text()
+        assert f"args ['{argument}', 'x y'] sibling" in log and "to stderr" in log, log
+    assert "ValueError: raised" in (tmp_path / "example.py.raise.log").read_text()
+    assert "a message" in (tmp_path / "example.py.a message.log").read_text().splitlines()[-1]
 
 
 def test_a_failed_claim_fails_the_run(tmp_path):
