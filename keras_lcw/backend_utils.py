@@ -237,9 +237,9 @@ def portable():
 def fused_unit_vectors(angles, tiny, forward, backward):
     """The hyperspherical map of a 2-D float32 or float64 tensor of angles
     (`keras_lcw.numerics.hyperspherical`), with its gradient, fused for the
-    backend; None where the portable code is to run: on JAX (which compiles
-    the portable code with XLA already), while PyTorch traces a graph for
-    export, or when `set_fused(False)`.
+    backend; None where the portable code is to run: inside a function JAX
+    traces (which compiles the portable code with XLA already), while
+    PyTorch traces a graph for export, or when `set_fused(False)`.
 
     `tiny` is the sine below which sines are moved up (`tiny` to `3 tiny`);
     `forward(angles)` returns `(vectors, saved)` and `backward(saved,
@@ -255,6 +255,12 @@ def fused_unit_vectors(angles, tiny, forward, backward):
     - PyTorch: a `torch.autograd.Function` that runs the map in about a
       dozen passes over the angles (`_torch_unit_vectors`), where the
       portable code, op by op, takes about ninety.
+    - JAX, on concrete arrays (a layer called eagerly, outside `jax.jit`):
+      `forward` compiled as one program with `jax.jit`. Op by op, JAX
+      compiles each of the map's ninety-odd operations for every new shape
+      and dispatches each on every call. No
+      gradient is recorded there: JAX differentiates only what it traces,
+      and traced, the portable code is part of the traced program.
     """
     if not _fused:
         return None
@@ -265,6 +271,8 @@ def fused_unit_vectors(angles, tiny, forward, backward):
         if _torch_traced():
             return None
         return _torch_unit_vectors().apply(angles, tiny)
+    if backend == "jax" and is_concrete(angles):
+        return _jax_compiled_map(forward)(angles)
     return None
 
 
@@ -319,6 +327,13 @@ def _torch_row_shift_vector(length, c, inv_root, dtype, device):
         vector = torch.full((length, 1), c, dtype=dtype, device=device)
         vector[-1] = inv_root
     return vector
+
+
+@functools.cache
+def _jax_compiled_map(forward):
+    import jax
+
+    return jax.jit(lambda x: forward(x)[0])
 
 
 def _tf_compiled_in_train_step(forward, backward, x):

@@ -3,9 +3,10 @@ against the portable `keras.ops` one, which is the reference.
 
 Values and gradients agree to float32 rounding on every backend, also where
 a sine is 0 (angles 0 and pi) or tiny; the switch (`set_fused`, `portable`)
-picks the path. JAX has no fused path (it compiles the portable one with
-XLA), so the comparisons run on TensorFlow and PyTorch; the portable map is
-tested against its references on every backend in test_hyperspherical.
+picks the path. JAX's fused path is the portable code compiled as one
+program where it is called eagerly (traced, it is the portable code), so it
+gets one comparison of its values; the portable map is tested against its
+references on every backend in test_hyperspherical.
 """
 
 import keras
@@ -73,11 +74,17 @@ def _fused_under_gradient(args):
 def test_fused_path_exists_where_documented():
     angles = ops.convert_to_tensor(_angles(9).astype("float32"))
     args = (angles, 1e-20, hyperspherical._forward_compiled, hyperspherical._backward)
-    fused = _fused_under_gradient(args)
-    assert (fused is None) == (BACKEND == "jax")
+    assert _fused_under_gradient(args) is not None
     if BACKEND == "tensorflow":
         # A forward pass alone (inference, export) runs the portable ops.
         assert backend_utils.fused_unit_vectors(*args) is None
+    if BACKEND == "jax":
+        import jax
+
+        # Traced (jit, grad), the portable code is part of the program.
+        paths = []
+        jax.jit(lambda x: paths.append(backend_utils.fused_unit_vectors(x, *args[1:])) or x)(angles)
+        assert paths == [None]
     with backend_utils.portable():
         assert not backend_utils.fused_enabled()
         assert _fused_under_gradient(args) is None
@@ -121,6 +128,17 @@ def test_fused_equals_portable_in_float32(n):
     np.testing.assert_allclose(g, g_ref, atol=1e-6 * max(1.0, np.abs(g_ref).max()), rtol=1e-5)
     # Both are the exact map: the float64 reference, coordinate by coordinate.
     np.testing.assert_allclose(u, _reference_cartesian(_angles(n).astype("float32")), atol=2e-7)
+
+
+@pytest.mark.backends("jax")
+@pytest.mark.parametrize("n", [9, 515])
+def test_jax_eager_map_equals_the_portable_map_op_by_op(n):
+    angles = ops.convert_to_tensor(_angles(n).astype("float32"))
+    fused = to_numpy(hyperspherical.to_cartesian(angles))
+    with backend_utils.portable():
+        portable = to_numpy(hyperspherical.to_cartesian(angles))
+    np.testing.assert_allclose(fused, portable, atol=2e-7, rtol=0)
+    np.testing.assert_allclose(fused, _reference_cartesian(_angles(n).astype("float32")), atol=2e-7)
 
 
 @pytest.mark.backends("tensorflow", "torch")

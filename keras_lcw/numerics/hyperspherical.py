@@ -39,7 +39,8 @@ This `keras.ops` code is the reference, and it is what runs on JAX (compiled
 with XLA). TensorFlow and PyTorch run fused implementations of the same
 formulas by default (`keras_lcw.backend_utils.fused_unit_vectors`: the same
 code compiled with XLA on TensorFlow, a `torch.autograd.Function` with
-in-place scans on PyTorch), tested equal to this code to float32 rounding;
+in-place scans on PyTorch), tested equal to this code to float32 rounding,
+and JAX compiles this code as one program where it is called eagerly;
 `keras_lcw.backend_utils.set_fused(False)` (or the environment variable
 `KERAS_LCW_FUSED=0`) runs this code everywhere. On PyTorch, this code is
 differentiated by autograd (`keras_lcw.backend_utils.custom_gradient`), and
