@@ -137,48 +137,79 @@ def check_saved_model_loads(directory):
         )
 
 
-def _in_a_fresh_process(backend, directory, load=(), save=False):
-    """Runs this module on `backend` in a new process: it saves its own file
-    (with `save`), then loads the files of the backends in `load`."""
-    env = dict(os.environ, KERAS_BACKEND=backend)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.test_cross_backend", str(directory), backend]
-        + (["--save"] if save else []) + list(load),
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, (
-        f"on {backend}:\n" + result.stdout + result.stderr[-4000:]
-    )
-    assert result.stdout.splitlines() == [f"{b}: loaded and equal" for b in load], result.stdout
+class BackendProcess:
+    """This module run on `backend` in a process of its own, which saves and
+    loads on command: `run("save", "load jax", ...)` sends the commands and
+    waits for each to be done; `close()` ends it and checks its exit."""
+
+    def __init__(self, backend, directory):
+        self.backend = backend
+        env = dict(os.environ, KERAS_BACKEND=backend)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
+        # Its log goes to a file: a pipe nobody reads could fill and stop it.
+        self.log = open(directory / f"{backend}.log", "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.test_cross_backend", str(directory), backend],
+            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
+        )
+
+    def run(self, *commands):
+        for command in commands:
+            self.process.stdin.write(command + "\n")
+            self.process.stdin.flush()
+            answer = self.process.stdout.readline().strip()
+            assert answer == f"{command}: done", self._failure(f"{command!r} answered {answer!r}")
+
+    def close(self):
+        self.process.stdin.close()
+        status = self.process.wait(timeout=300)
+        assert status == 0, self._failure(f"exit status {status}")
+
+    def _failure(self, what):
+        with open(self.log.name, encoding="utf-8", errors="replace") as log:
+            return f"on {self.backend}, {what}:\n" + log.read()[-4000:]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout, self.log):
+            stream.close()
 
 
 # Every backend saves the model once and loads the other two backends'
 # files. The backend of the suite run saves first and loads in its own
-# process (files written by other processes); the other two start three
-# processes between them where one load per process would take six, each
-# of which spends most of its time importing its backend.
+# process (files written by other processes); each of the other two runs in
+# one process, started at once: most of its time goes to importing its
+# backend.
 @pytest.mark.slow
 @pytest.mark.backends("jax")
 def test_every_layer_loads_on_the_other_backends(tmp_path):
     here = keras.backend.backend()
     first, second = [b for b in BACKENDS if b != here]
     save_model(tmp_path / here)
-    _in_a_fresh_process(first, tmp_path, load=[here], save=True)
-    _in_a_fresh_process(second, tmp_path, load=[here, first], save=True)
+    with BackendProcess(first, tmp_path) as first_process, BackendProcess(second, tmp_path) as second_process:
+        first_process.run(f"load {here}", "save")
+        second_process.run(f"load {here}", f"load {first}", "save")
+        second_process.close()
+        first_process.run(f"load {second}")
+        first_process.close()
     for backend in (first, second):
         check_saved_model_loads(tmp_path / backend)
-    _in_a_fresh_process(first, tmp_path, load=[second])
 
 
 if __name__ == "__main__":
     import pathlib
 
-    directory, backend, *rest = sys.argv[1:]
+    directory, backend = pathlib.Path(sys.argv[1]), sys.argv[2]
     assert keras.backend.backend() == backend, keras.backend.backend()
-    if rest[:1] == ["--save"]:
-        save_model(pathlib.Path(directory) / backend)
-        rest = rest[1:]
-    for saved_on in rest:
-        check_saved_model_loads(pathlib.Path(directory) / saved_on)
-        print(f"{saved_on}: loaded and equal")
+    for line in sys.stdin:
+        command, *saved_on = line.split()
+        if command == "save":
+            save_model(directory / backend)
+        else:
+            check_saved_model_loads(directory / saved_on[0])
+        print(f"{line.strip()}: done", flush=True)
