@@ -8,11 +8,12 @@ linked_depth_test.py, gmp_levy.py, gmp_digits.py, anact_gradient_flow.py,
 anact_default.py) in a process of its own with the current KERAS_BACKEND
 (on Linux a child forked from this one after it imports Keras once,
 elsewhere a fresh interpreter), each with `--seed S --output OUTPUT` and
-its own default number of seeds (5), or `--seeds N` when given. Each example writes OUTPUT/<example>.json and its PNG and
-(not with --quick or --no-docs) its table into its docs page; this script
-then writes the headline table of README.md from the JSON files
-(`--from-json` does only that, from the JSON files already in OUTPUT; a
-run with `--only` leaves that table as it is).
+its own default number of seeds (5), or `--seeds N` when given. Each
+example writes OUTPUT/<example>.json and its PNG and (not with --quick or
+--no-docs) its table into its docs page; this script then writes the
+headline table of README.md from the JSON files (`--from-json` does only
+that, from the JSON files already in OUTPUT; a run with `--only` leaves
+that table as it is).
 `--jobs N` runs N examples side by side, each writing its output to
 OUTPUT/<example>.log.
 
@@ -159,11 +160,11 @@ class ForkedExample:
             sys.path[0] = os.path.dirname(os.path.abspath(script))
             runpy.run_path(script, run_name="__main__")
             code = 0
-        except SystemExit as exit:
-            if exit.code is None or isinstance(exit.code, int):
-                code = exit.code or 0
+        except SystemExit as stopped:
+            if stopped.code is None or isinstance(stopped.code, int):
+                code = stopped.code or 0
             else:
-                print(exit.code, file=sys.stderr)
+                print(stopped.code, file=sys.stderr)
         except BaseException:
             traceback.print_exc()
         finally:
