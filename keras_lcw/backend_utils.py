@@ -258,9 +258,9 @@ def fused_unit_vectors(angles, tiny, forward, backward):
     - JAX, on concrete arrays (a layer called eagerly, outside `jax.jit`):
       `forward` compiled as one program with `jax.jit`. Op by op, JAX
       compiles each of the map's ninety-odd operations for every new shape
-      and dispatches each on every call. No
-      gradient is recorded there: JAX differentiates only what it traces,
-      and traced, the portable code is part of the traced program.
+      and dispatches each on every call. No gradient is recorded there:
+      JAX differentiates only what it traces, and traced, the portable code
+      is part of the traced program.
     """
     if not _fused:
         return None
