@@ -6,7 +6,8 @@ a batch is under distribution differs between backends; a custom
 gradient does not survive PyTorch's ONNX export; `keras.ops.sin`, `cos`,
 `arctan2` and `cumsum` lose float64 on JAX or PyTorch. It also holds the
 fused implementations of the hyperspherical map (`fused_unit_vectors`), of
-the column norms of weight normalization (`fused_inverse_norms`) and of the
+the column norms of weight normalization (`fused_inverse_norms`), of a
+weight-normalized Dense layer's product (`fused_scaled_matmul`) and of the
 shifts of the zero-sum map of rows (`fused_row_shifts`), each tested equal
 to the portable `keras.ops` one, which stays the reference and the
 fallback. Nothing here imports the rest of keras_lcw: every other module
@@ -208,8 +209,9 @@ _fused = os.environ.get("KERAS_LCW_FUSED", "1").strip().lower() not in (
 
 def set_fused(enabled):
     """Turns the backend-specific fused implementations (`fused_unit_vectors`,
-    `fused_inverse_norms`) on or off for the whole process; off, every
-    backend runs the portable `keras.ops` code. The default is on, or off where the environment
+    `fused_inverse_norms`, `fused_scaled_matmul`, `fused_row_shifts`) on or
+    off for the whole process; off, every backend runs the portable
+    `keras.ops` code. The default is on, or off where the environment
     variable `KERAS_LCW_FUSED` is "0" when keras_lcw is imported. It takes
     effect where a function is traced next: a model already compiled keeps
     the path it was traced with. Returns the previous setting."""
@@ -292,6 +294,74 @@ def fused_inverse_norms(columns, forward, backward):
     if not _fused or keras.backend.backend() != "tensorflow":
         return None
     return _tf_compiled_in_train_step(forward, backward, columns)
+
+
+def fused_scaled_matmul(rows, columns, norm):
+    """`(rows @ columns) * (norm / |columns|)`, the product of a
+    weight-normalized Dense layer (`keras_lcw.parameterizations.weight_norm`),
+    with `1 / |column|` taken as 1 on a zero column, on PyTorch as one
+    `torch.autograd.Function` (`_torch_scaled_matmul`); None elsewhere,
+    while PyTorch traces a graph for export, and when `set_fused(False)`:
+    there the portable `keras.ops` code runs.
+
+    `rows` is `(..., fan_in)`, `columns` `(fan_in, units)` and `norm`
+    `(units,)`, all in one float dtype. Autograd computes the gradient of
+    `columns` as two kernel-sized tensors, the product's and the norms',
+    and adds them; written out, it is one product into which the norms'
+    share `-columns * norm * a / |columns|^3` (with `a` the upstream
+    gradient summed against the unscaled product) is accumulated in place:
+    one kernel-sized tensor, as for a plain Dense layer.
+    """
+    if not _fused or keras.backend.backend() != "torch" or _torch_traced():
+        return None
+    return _torch_scaled_matmul().apply(
+        *(ops.convert_to_tensor(x) for x in (rows, columns, norm))
+    )
+
+
+@functools.cache
+def _torch_scaled_matmul():
+    """`fused_scaled_matmul` as a `torch.autograd.Function` (created once)."""
+    import torch
+
+    class ScaledMatmul(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, rows, columns, norm):
+            flat = rows.reshape(-1, rows.shape[-1])
+            squared = torch.sum(torch.square(columns), 0)
+            inverse = torch.rsqrt(
+                torch.where(squared > 0, squared, torch.ones_like(squared))
+            )
+            product = torch.matmul(flat, columns)
+            ctx.rows_shape = rows.shape
+            ctx.save_for_backward(flat, columns, norm, inverse, product)
+            return (product * (norm * inverse)).reshape(
+                rows.shape[:-1] + columns.shape[-1:]
+            )
+
+        @staticmethod
+        @torch.autograd.function.once_differentiable
+        def backward(ctx, upstream):
+            flat, columns, norm, inverse, product = ctx.saved_tensors
+            upstream = upstream.reshape(product.shape)
+            # The gradient of the per-unit scale norm / |column|.
+            along = torch.sum(upstream * product, 0)
+            scaled = upstream * (norm * inverse)
+            rows_gradient = columns_gradient = norm_gradient = None
+            if ctx.needs_input_grad[0]:
+                rows_gradient = torch.matmul(scaled, columns.t()).reshape(
+                    ctx.rows_shape
+                )
+            if ctx.needs_input_grad[1]:
+                columns_gradient = torch.matmul(flat.t(), scaled)
+                columns_gradient.addcmul_(
+                    columns, (inverse * inverse * inverse) * norm * along, value=-1
+                )
+            if ctx.needs_input_grad[2]:
+                norm_gradient = along * inverse
+            return rows_gradient, columns_gradient, norm_gradient
+
+    return ScaledMatmul
 
 
 def fused_row_shifts(rows, c, inv_root):

@@ -388,6 +388,7 @@ def _reference_output(layer):
 REFERENCE_CASES = [
     (keras_lcw.WeightNormDense, dict(units=5, activation="sigmoid"), (7, 6)),
     (keras_lcw.CenteredWeightNormDense, dict(units=5, activation="tanh"), (7, 6)),
+    (keras_lcw.WeightNormDense, dict(units=4, use_bias=False), (2, 3, 6)),
     (keras_lcw.WeightNormConv1D, dict(filters=4, kernel_size=3, strides=2), (3, 9, 2)),
     (keras_lcw.WeightNormConv2D, dict(filters=4, kernel_size=3, padding="same", activation="relu"), (2, 6, 5, 3)),
     (keras_lcw.CenteredWeightNormConv2D, dict(filters=3, kernel_size=(3, 2), use_bias=False), (2, 6, 5, 3)),

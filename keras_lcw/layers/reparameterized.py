@@ -492,6 +492,15 @@ class ReparameterizedDense(ReparameterizedKernel, keras.layers.Dense):
         validation.real_inputs(self, inputs)
         inputs = ops.cast(inputs, self.compute_dtype)
         if self.compute_dtype == self.variable_dtype:
+            output = self.parameterization.fused_dense_output(
+                inputs,
+                self._parameter_variables,
+                self._kernel_shape,
+                self.activation,
+                self._per_unit,
+            )
+            if output is not None:
+                return output
             preactivation = self.parameterization.dense_preactivation(
                 inputs, self._parameter_variables, self._kernel_shape
             )

@@ -17,8 +17,9 @@ Keras terms. It is one object with:
   kernel it multiplies or convolves the inputs with, and `output`, what it
   does with that preactivation (by default `activation(z + bias)`);
   `dense_preactivation` may compute a Dense layer's product another way,
-  and `conv_call_kernel` / `conv_output` may split the work differently for
-  a convolution.
+  `fused_dense_output` its whole output on a fused path, and
+  `conv_call_kernel` / `conv_output` may split the work differently for a
+  convolution.
 
 Values are dictionaries from variable name to tensor. Layers, initialization,
 `keras_lcw.bake`, `keras_lcw.convert`, the name lookups and tuning go through
@@ -132,6 +133,13 @@ class Parameterization:
         """`inputs @ call_kernel(values)` for a Dense layer in full
         precision; a parameterization may compute it another way."""
         return ops.matmul(inputs, self.call_kernel(values, kernel_shape))
+
+    def fused_dense_output(self, inputs, values, kernel_shape, activation, per_unit):
+        """A Dense layer's whole output in full precision by a
+        backend-specific fused path (`keras_lcw.backend_utils`), or None (the
+        default, and wherever no such path runs): then the layer computes
+        `dense_preactivation` and `output`."""
+        return None
 
     def conv_call_kernel(self, values, kernel_shape, activation):
         """The kernel a convolution with `activation` convolves its inputs

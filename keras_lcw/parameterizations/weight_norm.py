@@ -42,6 +42,7 @@ assigned in a forward pass.
 
 from keras import ops
 
+from keras_lcw import backend_utils
 from keras_lcw import initializers
 from keras_lcw.numerics import norms
 from keras_lcw.numerics import zero_sum
@@ -142,6 +143,28 @@ class _Normalized(base.Parameterization):
         if "bias_offset" in values:
             return values["bias"] + values["bias_offset"]
         return values["bias"]
+
+    def dense_rows(self, inputs):
+        """What the direction's columns multiply in a Dense layer: the
+        inputs."""
+        return inputs
+
+    def dense_preactivation(self, inputs, values, kernel_shape):
+        return ops.matmul(self.dense_rows(inputs), values[self.direction_name])
+
+    def fused_dense_output(self, inputs, values, kernel_shape, activation, per_unit):
+        if self.data_init:
+            # The data-dependent initialization reads the unscaled product.
+            return None
+        product = backend_utils.fused_scaled_matmul(
+            self.dense_rows(inputs), values[self.direction_name], self.norm(values)
+        )
+        if product is None:
+            return None
+        # Scaled already: bias and activation only.
+        return base.Parameterization.output(
+            self, product, values, activation, per_unit
+        )
 
     def output(self, preactivation, values, activation, per_unit):
         # The inputs met the unnormalized direction: scale, then as usual.
@@ -292,9 +315,9 @@ class CenteredWeightNorm(_Normalized):
     def kernel_shape_error(self, kernel_shape):
         return lcw.fan_in_error(kernel_shape)
 
-    def dense_preactivation(self, inputs, values, kernel_shape):
-        # x (B c) = (x B) c, as for "lcw".
-        return lcw.coordinates_preactivation(inputs, values["kernel_coordinates"])
+    def dense_rows(self, inputs):
+        # x (B c) = (x B) c, as for "lcw" (`lcw.coordinates_preactivation`).
+        return zero_sum.zero_sum_to_coordinates(inputs, axis=-1)
 
     def default_kernel_initializer(self, activation):
         return initializers.scaled_initializer(activation)
