@@ -117,6 +117,41 @@ def batch_mean(x, axes, synchronized=False):
     return ops.sum(x, axis=axes) / ops.cast(count, x.dtype)
 
 
+def first_replica_value(value, present):
+    """`value` of the first `tf.distribute` replica where `present` holds,
+    elementwise, on every replica (the first replica's where it holds on
+    none): on TensorFlow
+    inside a replica context of several replicas, by one all-reduce of
+    every replica's values and flags. Elsewhere `value` itself: there is
+    one replica, or (JAX with `keras.distribution`) one program over the
+    global batch.
+
+    Exact: each replica's values are summed with zeros only. No gradient
+    flows through the result.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return value
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return value
+    replicas = context.num_replicas_in_sync
+    value = tf.stop_gradient(value)
+    here = tf.equal(tf.range(replicas), context.replica_id_in_sync_group)
+    here = tf.reshape(here, (replicas, 1) + (1,) * len(value.shape))
+    own = tf.stack([value, tf.cast(present, value.dtype)])[None]
+    gathered = context.all_reduce(
+        tf.distribute.ReduceOp.SUM, tf.where(here, own, tf.zeros_like(own))
+    )
+    values, flags = gathered[:, 0], gathered[:, 1] > 0
+    first = tf.one_hot(
+        tf.argmax(tf.cast(flags, "int32"), axis=0), replicas, axis=0,
+        on_value=True, off_value=False,
+    )
+    return tf.reduce_sum(tf.where(first, values, tf.zeros_like(values)), axis=0)
+
+
 def static_length(tensor, axis=0):
     """`tensor.shape[axis]` as a Python int, or None where it is dynamic.
 

@@ -13,6 +13,7 @@ A new layer is one line in `LAYERS`.
 
 import dataclasses
 import functools
+import itertools
 import os
 import sys
 
@@ -269,7 +270,50 @@ def run_tf_batch_mean():
         first, *others = [t.numpy() for t in variable.value.values]
         for other in others:
             np.testing.assert_array_equal(other, first, err_msg=variable.path)
+    _check_constant_synchronized_batch(strategy)
     return 0.0
+
+
+def _check_constant_synchronized_batch(strategy):
+    """A batch that is constant across the replicas has a variance of
+    exactly 0 with `synchronized=True` (each replica shifts by the first
+    replica's entry), so ANAct keeps its moving statistics; also where the
+    first replica's part is all padding."""
+    import tensorflow as tf
+
+    mask = np.ones((BATCH,) + INPUT_SHAPE[:1], bool)
+    mask[: BATCH // TF_REPLICAS] = False
+
+    def per_replica(array):
+        parts = np.split(array, TF_REPLICAS)
+        return strategy.experimental_distribute_values_from_function(
+            lambda context: tf.constant(parts[context.replica_id_in_sync_group])
+        )
+
+    # Constants whose mean over the batch is not exact in float32: without
+    # the shift, each of them moved the statistics.
+    for constant, masked in itertools.product((13.496637, 0.8362165, 45.638653), (False, True)):
+        x = np.full((BATCH,) + INPUT_SHAPE, constant, "float32")
+        with strategy.scope():
+            layer = keras_lcw.ANAct("tanh", momentum=0.5, synchronized=True)
+            layer.build(x.shape)
+        variables = (layer.forward_ratio, layer.backward_ratio, layer.activation_mean)
+        before = [keras.ops.convert_to_numpy(v) for v in variables]
+        if masked:
+            strategy.run(
+                tf.function(lambda z, m: layer(z, training=True, mask=m)),
+                args=(per_replica(x), per_replica(mask)),
+            )
+        else:
+            strategy.run(
+                tf.function(lambda z: layer(z, training=True)),
+                args=(per_replica(x),),
+            )
+        for variable, old in zip(variables, before):
+            for value in variable.value.values:
+                np.testing.assert_array_equal(
+                    value.numpy(), old, err_msg=f"{variable.path}, {constant}, masked={masked}"
+                )
 
 
 def main(setups):

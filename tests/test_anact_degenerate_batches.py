@@ -46,8 +46,15 @@ def test_the_statistics_of_small_inputs_match_numpy(name, std):
     ids=["one-sample", "constant", "constant-large", "zeros"],
 )
 @pytest.mark.parametrize("through", [True, False], ids=["through-statistics", "statistics-constant"])
-def test_a_batch_without_spread_leaves_the_moving_statistics_as_they_were(kwargs, x, through):
-    layer = keras_lcw.ANAct("tanh", **dict(kwargs, momentum=0.5, statistics_gradient=through))
+@pytest.mark.parametrize("synchronized", [False, True], ids=["local", "synchronized"])
+def test_a_batch_without_spread_leaves_the_moving_statistics_as_they_were(kwargs, x, through, synchronized):
+    # Synchronized, the statistics take the path of replicas that
+    # all-reduce them (on one replica here; tests/distributed_training.py
+    # runs a constant batch across two).
+    layer = keras_lcw.ANAct(
+        "tanh",
+        **dict(kwargs, momentum=0.5, statistics_gradient=through, synchronized=synchronized),
+    )
     layer.build(x.shape)
     before = _state(layer)
     y = to_numpy(layer(x, training=True))
@@ -126,14 +133,15 @@ def test_a_skipped_batch_in_a_compiled_fit_keeps_the_weights_finite():
 
 
 @pytest.mark.parametrize("axis", [None, -1])
-def test_a_constant_pre_padded_batch_is_skipped(axis):
+@pytest.mark.parametrize("synchronized", [False, True], ids=["local", "synchronized"])
+def test_a_constant_pre_padded_batch_is_skipped(axis, synchronized):
     # Padding at the front, as keras.utils.pad_sequences makes it: the
     # first entry is masked.
     x = np.full((4, 6, 3), 0.7, "float32")
     x[:, :2] = 0.0
     mask = np.ones((4, 6), bool)
     mask[:, :2] = False
-    layer = keras_lcw.ANAct("tanh", axis=axis, momentum=0.5)
+    layer = keras_lcw.ANAct("tanh", axis=axis, momentum=0.5, synchronized=synchronized)
     layer.build(x.shape)
     before = _state(layer)
     layer(x, training=True, mask=mask)

@@ -142,10 +142,9 @@ class ANAct(keras.layers.Layer):
       NaN or infinite input, an overflowing activation, with a mask no
       unmasked entry, and an input statistic of 0 (a single sample or a
       constant batch for "variance", all zeros for "second_moment"). The
-      variance is taken of the deviations from one entry, so that of a
-      constant batch is exactly 0, not its rounding (not with
-      `synchronized=True`, where each replica would shift by its own
-      entry). With `axis` set, this holds for each kept entry on its own;
+      variance is taken of the deviations from one entry (with
+      `synchronized=True`, the same entry on every replica), so that of a
+      constant batch is exactly 0, not its rounding. With `axis` set, this holds for each kept entry on its own;
       with `statistics_gradient`, the gradient through such statistics is
       0, not NaN. The check is a `keras.ops.where` on the values, so it
       holds inside compiled train steps.
@@ -479,15 +478,16 @@ class ANAct(keras.layers.Layer):
 
         def x_statistic(t):
             # E[t^2], or E[(t - E[t])^2] for "variance", of the deviations
-            # from one kept entry: exactly 0 for a constant batch, whose
+            # from one kept entry (the same on every replica that
+            # synchronizes): exactly 0 for a constant batch, whose
             # deviations from the mean alone would be its rounding (a
-            # ratio of 1e7 to 1e14). Replicas that synchronize would each
-            # shift by an entry of their own: they do not shift.
+            # ratio of 1e7 to 1e14).
             if self.forward_statistic == "variance":
-                if not self.synchronized:
-                    t = t - ops.stop_gradient(
-                        statistics.kept_entry(t, self._reduction_axes, mask)
+                t = t - ops.stop_gradient(
+                    statistics.common_kept_entry(
+                        t, self._reduction_axes, mask, self.synchronized
                     )
+                )
                 t = t - broadcast(mean(t))
             return mean(ops.square(t))
 

@@ -102,6 +102,21 @@ def kept_entry(x, axes, mask=None):
     return ops.where(entry > float("-inf"), entry, ops.zeros_like(entry))
 
 
+def common_kept_entry(x, axes, mask=None, synchronized=False):
+    """`kept_entry`, with `synchronized=True` the same on every
+    `tf.distribute` replica: that of the first replica that keeps an entry
+    (`keras_lcw.backend_utils.first_replica_value`), so that deviations from
+    it are exactly 0 for a batch that is constant across replicas too."""
+    entry = kept_entry(x, axes, mask)
+    if not synchronized:
+        return entry
+    axes = [axis % len(x.shape) for axis in axes]
+    kept = ops.ones_like(x, dtype="bool") if mask is None else mask
+    # False where a replica's batch is empty or all masked.
+    present = ops.any(kept, axis=axes, keepdims=True)
+    return backend_utils.first_replica_value(entry, present)
+
+
 def moments(x, axes):
     """The mean and variance of `x` over `axes`, shifted by the first entry.
 
