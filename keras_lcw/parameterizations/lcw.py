@@ -12,6 +12,7 @@ arXiv:2403.13833).
 
 from keras import ops
 
+from keras_lcw import backend_utils
 from keras_lcw import initializers
 from keras_lcw.numerics import zero_sum
 from keras_lcw.parameterizations import base
@@ -31,7 +32,13 @@ def fan_in_error(kernel_shape):
 def coordinates_preactivation(inputs, coordinates):
     """`inputs @ (B coordinates)` as `(inputs B) @ coordinates`: mapping the
     inputs costs O(rows * fan_in), not O(fan_in * units), and keeps the train
-    step within a few percent of Dense's (benchmarks/bench_lcw.py)."""
+    step within a few percent of Dense's (benchmarks/bench_lcw.py). `inputs`
+    is a float tensor of the coordinates' dtype (a layer's inputs, cast)."""
+    fused = backend_utils.fused_zero_sum_product(
+        inputs, coordinates, *zero_sum.basis_constants(coordinates.shape[0] + 1)
+    )
+    if fused is not None:
+        return fused
     return ops.matmul(zero_sum.zero_sum_to_coordinates(inputs, axis=-1), coordinates)
 
 
