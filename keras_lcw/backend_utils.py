@@ -121,11 +121,10 @@ def batch_mean(x, axes, synchronized=False):
 def first_replica_value(value, present):
     """`value` of the first `tf.distribute` replica where `present` holds,
     elementwise, on every replica (the first replica's where it holds on
-    none): on TensorFlow
-    inside a replica context of several replicas, by one all-reduce of
-    every replica's values and flags. Elsewhere `value` itself: there is
-    one replica, or (JAX with `keras.distribution`) one program over the
-    global batch.
+    none): on TensorFlow inside a replica context of several replicas, by
+    one all-reduce of every replica's values and flags. Elsewhere `value`
+    itself: there is one replica, or (JAX with `keras.distribution`) one
+    program over the global batch.
 
     Exact: each replica's values are summed with zeros only. No gradient
     flows through the result.
@@ -246,11 +245,12 @@ _fused = os.environ.get("KERAS_LCW_FUSED", "1").strip().lower() not in (
 def set_fused(enabled):
     """Turns the backend-specific fused implementations (`fused_unit_vectors`,
     `fused_inverse_norms`, `fused_scaled_matmul`, `fused_row_shifts`,
-    `fused_zero_sum_product`) on or off for the whole process; off, every backend runs the portable
-    `keras.ops` code. The default is on, or off where the environment
-    variable `KERAS_LCW_FUSED` is "0" when keras_lcw is imported. It takes
-    effect where a function is traced next: a model already compiled keeps
-    the path it was traced with. Returns the previous setting."""
+    `fused_zero_sum_product`) on or off for the whole process; off, every
+    backend runs the portable `keras.ops` code. The default is on, or off
+    where the environment variable `KERAS_LCW_FUSED` is "0" when keras_lcw
+    is imported. It takes effect where a function is traced next: a model
+    already compiled keeps the path it was traced with. Returns the
+    previous setting."""
     global _fused
     previous, _fused = _fused, bool(enabled)
     return previous

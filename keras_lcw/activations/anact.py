@@ -144,10 +144,11 @@ class ANAct(keras.layers.Layer):
       constant batch for "variance", all zeros for "second_moment"). The
       variance is taken of the deviations from one entry (with
       `synchronized=True`, the same entry on every replica), so that of a
-      constant batch is exactly 0, not its rounding. With `axis` set, this holds for each kept entry on its own;
-      with `statistics_gradient`, the gradient through such statistics is
-      0, not NaN. The check is a `keras.ops.where` on the values, so it
-      holds inside compiled train steps.
+      constant batch is exactly 0, not its rounding. With `axis` set, this
+      holds for each kept entry on its own; with `statistics_gradient`, the
+      gradient through such statistics is 0, not NaN. The check is a
+      `keras.ops.where` on the values, so it holds inside compiled train
+      steps.
 
     Args:
         activation: an elementwise `keras.activations` name or function, or
