@@ -341,17 +341,18 @@ def fused_scaled_matmul(rows, columns, norm):
     there the portable `keras.ops` code runs.
 
     `rows` is `(..., fan_in)`, `columns` `(fan_in, units)` and `norm`
-    `(units,)`, all in one float dtype. Autograd computes the gradient of
-    `columns` as two kernel-sized tensors, the product's and the norms',
-    and adds them; written out, it is one product into which the norms'
-    share `-columns * norm * a / |columns|^3` (with `a` the upstream
-    gradient summed against the unscaled product) is accumulated in place:
-    one kernel-sized tensor, as for a plain Dense layer.
+    `(units,)`, tensors or Keras variables of one float dtype. Autograd
+    computes the gradient of `columns` as two kernel-sized tensors, the
+    product's and the norms', and adds them; written out, it is one product
+    into which the norms' share `-columns * norm * a / |columns|^3` (with
+    `a` the upstream gradient summed against the unscaled product) is
+    accumulated in place: one kernel-sized tensor, as for a plain Dense
+    layer.
     """
     if not _fused or keras.backend.backend() != "torch" or _torch_traced():
         return None
     return _torch_scaled_matmul().apply(
-        *(ops.convert_to_tensor(x) for x in (rows, columns, norm))
+        *(_torch_tensor(x) for x in (rows, columns, norm))
     )
 
 
@@ -446,8 +447,7 @@ def fused_zero_sum_product(rows, coordinates, c, inv_root):
         return None
     import torch
 
-    if isinstance(coordinates, keras.Variable):
-        coordinates = coordinates.value
+    coordinates = _torch_tensor(coordinates)
     length = rows.shape[-1]
     if rows.numel() * (length - 1) <= _TORCH_BASIS_PRODUCT:
         basis = _torch_basis(length, c, inv_root, rows.dtype, rows.device)
@@ -536,6 +536,13 @@ def _tf_xla_custom_gradient(forward, backward):
         return result, gradient
 
     return fn
+
+
+def _torch_tensor(x):
+    """The torch tensor of a Keras variable (its value in a stateless call
+    too), or `x` itself: for the PyTorch paths above, without the Python of
+    `keras.ops.convert_to_tensor` on every call."""
+    return x.value if isinstance(x, keras.Variable) else x
 
 
 def _torch_traced():

@@ -110,7 +110,6 @@ def common_kept_entry(x, axes, mask=None, synchronized=False):
     entry = kept_entry(x, axes, mask)
     if not synchronized:
         return entry
-    axes = [axis % len(x.shape) for axis in axes]
     kept = ops.ones_like(x, dtype="bool") if mask is None else mask
     # False where a replica's batch is empty or all masked.
     present = ops.any(kept, axis=axes, keepdims=True)
